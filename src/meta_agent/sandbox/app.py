@@ -1,0 +1,178 @@
+"""The sandbox as an ASGI app: decode HTTP into :class:`GraphRequest`, encode the answer.
+
+Everything Meta-shaped happens in ``core``; this module only knows HTTP: where the token and
+parameters can hide (query, form, multipart, JSON body, ``Authorization``), how versions and
+stray slashes appear in paths, and how to drop a connection on purpose.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.datastructures import UploadFile
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
+
+from meta_agent.sandbox import versions
+from meta_agent.sandbox.admin import admin_routes
+from meta_agent.sandbox.clock import Clock
+from meta_agent.sandbox.config import SandboxConfig
+from meta_agent.sandbox.core import Sandbox, serve
+from meta_agent.sandbox.errors import GraphError, invalid_param
+from meta_agent.sandbox.faults import FaultScript, parse_fault_spec
+from meta_agent.sandbox.ids import IdGenerator
+from meta_agent.sandbox.params import Params, UploadedFile
+from meta_agent.sandbox.state import SandboxState
+from meta_agent.sandbox.wire import GraphRequest, GraphResponse
+
+_SLASHES = re.compile(r"/{2,}")
+_METHOD_OVERRIDES = {"GET", "POST", "DELETE"}
+
+
+def create_app(
+    config: SandboxConfig | None = None,
+    *,
+    clock: Clock | None = None,
+    ids: IdGenerator | None = None,
+    faults: FaultScript | str | None = None,
+    state_file: Path | None = None,
+) -> Starlette:
+    """Build the sandbox ASGI app; ``app.state.sandbox`` is the :class:`Sandbox` behind it."""
+    config = config or SandboxConfig()
+    if isinstance(faults, str):
+        faults = FaultScript(parse_fault_spec(faults), seed=config.seed)
+    state = SandboxState.load(state_file) if state_file and state_file.exists() else None
+    sandbox = Sandbox(
+        config, clock=clock, ids=ids, faults=faults, state=state, state_file=state_file
+    )
+
+    async def graph(request: Request) -> Response:
+        return await _graph_endpoint(sandbox, request)
+
+    app = Starlette(
+        routes=[
+            *admin_routes(sandbox),
+            Route("/{path:path}", graph, methods=["GET", "POST", "DELETE"]),
+        ]
+    )
+    app.state.sandbox = sandbox
+    return app
+
+
+async def _graph_endpoint(sandbox: Sandbox, request: Request) -> Response:
+    try:
+        graph_request = await decode_request(request)
+    except GraphError as error:
+        return _encode(GraphResponse(error.status, error.envelope("SandboxDecode")))
+    return _encode(await serve(sandbox, graph_request))
+
+
+async def decode_request(request: Request) -> GraphRequest:
+    """Turn an HTTP request into a Graph call.
+
+    Raises:
+        GraphError: a body that cannot be decoded (malformed JSON, for instance).
+    """
+    version, path = split_version(request.url.path)
+    raw: dict[str, Any] = dict(request.query_params.items())
+    files: dict[str, UploadedFile] = {}
+    if request.method != "GET":
+        body, files = await _decode_body(request)
+        raw.update(body)
+    _token_from_header(request.headers.get("authorization"), raw)
+    method = request.method
+    override = str(raw.pop("method", "")).upper()
+    if override in _METHOD_OVERRIDES:
+        method = override
+    headers = {key.lower(): value for key, value in request.headers.items()}
+    return GraphRequest(method, path, version, Params(raw, files), headers)
+
+
+def split_version(url_path: str) -> tuple[str, str]:
+    """``/v25.0//act_1/campaigns/`` → (``v25.0``, ``act_1/campaigns``); unversioned → newest."""
+    path = _SLASHES.sub("/", url_path).strip("/")
+    first, _, rest = path.partition("/")
+    if re.match(r"^v\d+\.\d+$", first):
+        return first, rest
+    return versions.NEWEST, path
+
+
+async def _decode_body(request: Request) -> tuple[dict[str, Any], dict[str, UploadedFile]]:
+    content_type = request.headers.get("content-type", "")
+    if content_type.startswith("application/json"):
+        return _json_body(await request.body()), {}
+    if not (
+        content_type.startswith("multipart/form-data")
+        or content_type.startswith("application/x-www-form-urlencoded")
+    ):
+        return {}, {}
+    form = await request.form(max_files=100, max_fields=10_000, max_part_size=64 * 1024 * 1024)
+    fields: dict[str, Any] = {}
+    files: dict[str, UploadedFile] = {}
+    for key, value in form.multi_items():
+        if isinstance(value, UploadFile):
+            content = await value.read()
+            files[key] = UploadedFile(
+                value.filename or key, content, value.content_type or "application/octet-stream"
+            )
+        else:
+            fields[key] = value
+    await form.close()
+    return fields, files
+
+
+def _json_body(body: bytes) -> dict[str, Any]:
+    if not body.strip():
+        return {}
+    try:
+        decoded = json.loads(body)
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise invalid_param(
+            "The request body is not valid JSON",
+            user_msg="Send a JSON object, or use form encoding.",
+        ) from None
+    if not isinstance(decoded, dict):
+        raise invalid_param("The JSON request body must be an object")
+    return decoded
+
+
+def _token_from_header(header: str | None, raw: dict[str, Any]) -> None:
+    if not header or "access_token" in raw:
+        return
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() in {"bearer", "oauth"} and token.strip():
+        raw["access_token"] = token.strip()
+
+
+def _encode(response: GraphResponse) -> Response:
+    if response.drop_connection:
+        return _DroppedResponse()
+    if isinstance(response.body, str):
+        return Response(response.body, response.status, response.headers, "text/html")
+    return _GraphJSON(response.body, response.status, response.headers)
+
+
+class _GraphJSON(JSONResponse):
+    media_type = "application/json; charset=UTF-8"
+
+    def render(self, content: Any) -> bytes:
+        return json.dumps(content, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+class _DroppedResponse(Response):
+    """Starts a response and breaks off mid-body, as a connection lost after the commit."""
+
+    def __init__(self) -> None:
+        super().__init__(status_code=200)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        headers = [(b"content-type", b"application/json"), (b"content-length", b"64")]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": b'{"id":', "more_body": True})
+        raise ConnectionResetError("sandbox dropped the connection after committing the write")

@@ -1,0 +1,81 @@
+"""Settings of one sandbox instance."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
+
+Tier = Literal["development", "standard"]
+SunsetPolicy = Literal["upgrade", "reject"]
+
+
+class TierLimits(BaseModel):
+    """The ads-management scoring figures of one access tier (reference §7.2, §7.3)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    max_score: float
+    decay_seconds: float
+    block_seconds: float
+    buc_ads_management_base: int
+    buc_ads_insights_base: int
+    buc_per_active_ad: int = 40
+    buc_insights_per_active_ad: int = 400
+    buc_window_seconds: float = 3600.0
+
+
+TIERS: dict[str, TierLimits] = {
+    "development": TierLimits(
+        max_score=60,
+        decay_seconds=300,
+        block_seconds=300,
+        buc_ads_management_base=300,
+        buc_ads_insights_base=600,
+    ),
+    "standard": TierLimits(
+        max_score=9000,
+        decay_seconds=300,
+        block_seconds=60,
+        buc_ads_management_base=100_000,
+        buc_ads_insights_base=190_000,
+    ),
+}
+
+
+class SandboxConfig(BaseModel):
+    """Everything that shapes one sandbox: who may call it, how fast, how faulty, how limited."""
+
+    model_config = ConfigDict(frozen=True)
+
+    token: SecretStr = SecretStr("sandbox-token")
+    app_secret: SecretStr | None = None
+    app_id: str = "1000000000000001"
+    seed: int = 0
+    latency_ms: float = Field(default=0.0, ge=0)
+    tier: Tier = "standard"
+    time_scale: float = Field(
+        default=1.0,
+        gt=0,
+        description="Divides every rate-limit window, so a test can compress minutes into seconds.",
+    )
+    rate_limits: bool = True
+    sunset_policy: SunsetPolicy = "upgrade"
+    base_url: str = "http://127.0.0.1:8765"
+    max_ads_per_adset: int = 50
+    max_adsets_per_campaign: int = 200
+    max_adsets_per_account: int = 5000
+    max_batch_size: int = 50
+    video_processing_seconds: float = 20.0
+    report_run_seconds: float = 6.0
+
+    def limits(self) -> TierLimits:
+        """The tier's figures with every window divided by ``time_scale``."""
+        base = TIERS[self.tier]
+        return base.model_copy(
+            update={
+                "decay_seconds": base.decay_seconds / self.time_scale,
+                "block_seconds": base.block_seconds / self.time_scale,
+                "buc_window_seconds": base.buc_window_seconds / self.time_scale,
+            }
+        )

@@ -1,0 +1,125 @@
+"""Who is calling and what they can use: ``/me``, ``/me/adaccounts``, ``/me/accounts``,
+``/act_{id}``, Pages, and the multi-id read ``GET /?ids=a,b``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from meta_agent.sandbox.core import Ctx
+from meta_agent.sandbox.errors import invalid_param
+from meta_agent.sandbox.state import USER_ID
+from meta_agent.sandbox.nodes import Edge, NodeType, Record, Registry, compact, fmt_time, page, read_node
+
+USER_FIELDS = frozenset({"id", "name", "first_name", "last_name"})
+PAGE_FIELDS = frozenset(
+    {"id", "name", "category", "access_token", "tasks", "instagram_business_account", "link"}
+)
+ACCOUNT_FIELDS = frozenset(
+    {
+        "id",
+        "account_id",
+        "name",
+        "currency",
+        "timezone_name",
+        "timezone_offset_hours_utc",
+        "account_status",
+        "disable_reason",
+        "amount_spent",
+        "balance",
+        "spend_cap",
+        "business_country_code",
+        "created_time",
+        "ads_api_access_tier",
+        "min_daily_budget",
+        "is_personal",
+        "capabilities",
+    }
+)
+
+
+def register(registry: Registry) -> None:
+    """Register the user, Page and ad account nodes and the multi-id read."""
+    registry.node(
+        NodeType(
+            "user",
+            "User",
+            USER_FIELDS,
+            _render_user,
+            ("id", "name"),
+            edges={"adaccounts": Edge(get=_my_accounts), "accounts": Edge(get=_my_pages)},
+        )
+    )
+    registry.node(NodeType("page", "Page", PAGE_FIELDS, _render_page, ("id", "name")))
+    registry.node(NodeType("pixel", "AdsPixel", frozenset({"id", "name"}), _plain, ("id", "name")))
+    registry.node(
+        NodeType("customaudience", "CustomAudience", frozenset({"id", "name", "account_id",
+                 "approximate_count_lower_bound"}), _plain, ("id",))
+    )
+    registry.node(NodeType("adaccount", "AdAccount", ACCOUNT_FIELDS, render_account, ("id",)))
+    registry.root("GET", "", _read_by_ids)
+
+
+def _plain(_: Ctx, record: Record) -> dict[str, Any]:
+    return {key: value for key, value in record.items() if key != "kind"}
+
+
+def _render_user(_: Ctx, record: Record) -> dict[str, Any]:
+    first, _, last = str(record["name"]).partition(" ")
+    return {"id": record["id"], "name": record["name"], "first_name": first, "last_name": last}
+
+
+def _render_page(ctx: Ctx, record: Record) -> dict[str, Any]:
+    return {
+        "id": record["id"],
+        "name": record["name"],
+        "category": record["category"],
+        "tasks": record["tasks"],
+        # A Page token is derived from, not equal to, the user's token; never echo the real one.
+        "access_token": f"sandbox-page-token-{record['id']}",
+        "instagram_business_account": {"id": record["instagram_user_id"]},
+        "link": f"https://www.facebook.com/{record['id']}",
+    }
+
+
+def render_account(ctx: Ctx, record: Record) -> dict[str, Any]:
+    """An ad account as Meta renders it (money as numeric strings in minor units)."""
+    return compact(
+        {
+            "id": record["id"],
+            "account_id": record["account_id"],
+            "name": record["name"],
+            "currency": record["currency"],
+            "timezone_name": record["timezone_name"],
+            "timezone_offset_hours_utc": record["timezone_offset_hours_utc"],
+            "account_status": record["account_status"],
+            "disable_reason": record["disable_reason"],
+            "amount_spent": record["amount_spent"],
+            "balance": record["balance"],
+            "spend_cap": record["spend_cap"],
+            "business_country_code": record["business_country_code"],
+            "created_time": fmt_time(record["created_time"], record["timezone_name"]),
+            "ads_api_access_tier": record["ads_api_access_tier"],
+            "is_personal": 0,
+            "capabilities": [],
+        }
+    )
+
+
+def _my_accounts(ctx: Ctx, _: Record) -> Any:
+    return page(ctx, ctx.state.accounts(), lambda r: read_node(ctx, r))
+
+
+def _my_pages(ctx: Ctx, _: Record) -> Any:
+    pages = list(ctx.state.of_kind("page"))
+    return page(ctx, pages, lambda r: read_node(ctx, r))
+
+
+def _read_by_ids(ctx: Ctx) -> Any:
+    ids = ctx.params.list_("ids")
+    if not ids:
+        raise invalid_param(
+            "Unsupported get request. Please read the Graph API documentation",
+            blame="ids",
+            user_msg="Pass ids=<id>,<id> to read several objects at once.",
+        )
+    return {str(i): read_node(ctx, ctx.state.get(USER_ID if i == "me" else str(i))) for i in ids}

@@ -1,0 +1,1 @@
+"""Validation rules the real Marketing API enforces (reference §5), one module per concern."""

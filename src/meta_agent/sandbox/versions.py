@@ -1,0 +1,52 @@
+"""The Marketing API versions the sandbox serves, with their sunsets (reference §1.2)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+
+VERSION_PATTERN = re.compile(r"^v\d+\.\d+$")
+
+
+@dataclass(frozen=True)
+class ApiVersion:
+    """One Graph API version and the last day Meta serves it for the Marketing API."""
+
+    name: str
+    released: date
+    marketing_sunset: date | None
+
+    def is_sunset(self, today: date) -> bool:
+        """Whether ads calls on this version are past their end of life on ``today``."""
+        return self.marketing_sunset is not None and today > self.marketing_sunset
+
+    @property
+    def number(self) -> tuple[int, int]:
+        """Major and minor, for ordering."""
+        major, minor = self.name[1:].split(".")
+        return int(major), int(minor)
+
+
+VERSIONS: tuple[ApiVersion, ...] = (
+    ApiVersion("v22.0", date(2025, 1, 21), date(2026, 2, 19)),
+    ApiVersion("v23.0", date(2025, 5, 29), date(2026, 6, 9)),
+    ApiVersion("v24.0", date(2025, 10, 8), date(2026, 10, 6)),
+    ApiVersion("v25.0", date(2026, 2, 18), None),
+    ApiVersion("v26.0", date(2026, 7, 29), None),
+)
+BY_NAME = {version.name: version for version in VERSIONS}
+NEWEST = VERSIONS[-1].name
+
+
+def oldest_live(today: date) -> ApiVersion:
+    """The oldest version still served for ads on ``today`` (where expired calls are routed)."""
+    for version in VERSIONS:
+        if not version.is_sunset(today) and version.released <= today:
+            return version
+    return VERSIONS[-1]
+
+
+def at_least(version: str, floor: str) -> bool:
+    """Whether ``version`` is ``floor`` or newer (rules that start at a version)."""
+    return BY_NAME[version].number >= BY_NAME[floor].number
