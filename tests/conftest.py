@@ -26,9 +26,12 @@ _real_connect = socket.socket.connect
 
 def _loopback_only(self: socket.socket, address: Any) -> Any:
     host = address[0] if isinstance(address, tuple) else address
-    if isinstance(host, str) and host not in {"127.0.0.1", "::1", "localhost"} and not host.startswith("127."):
-        if self.family in (socket.AF_INET, socket.AF_INET6):
-            raise RuntimeError(f"tests may only connect to loopback, not {host!r}")
+    if (
+        isinstance(host, str)
+        and host not in {"127.0.0.1", "::1", "localhost"}
+        and not host.startswith("127.")
+    ) and self.family in (socket.AF_INET, socket.AF_INET6):
+        raise RuntimeError(f"tests may only connect to loopback, not {host!r}")
     return _real_connect(self, address)
 
 
@@ -124,7 +127,9 @@ class LiveServer:
     def __init__(self, app: Starlette) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        cfg = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="critical", lifespan="off")
+        cfg = uvicorn.Config(
+            app, host="127.0.0.1", port=self.port, log_level="critical", lifespan="off"
+        )
         self.server = uvicorn.Server(cfg)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 

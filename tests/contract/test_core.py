@@ -24,7 +24,9 @@ async def test_me_reads_requested_fields(graph: Graph) -> None:
     "how",
     ["query", "form", "json", "bearer", "oauth"],
 )
-async def test_token_is_read_from_every_place_meta_reads_it(client: httpx2.AsyncClient, how: str) -> None:
+async def test_token_is_read_from_every_place_meta_reads_it(
+    client: httpx2.AsyncClient, how: str
+) -> None:
     """The token is accepted from the query, a form body, a JSON body or the Authorization header."""
     url = "/v25.0/me"
     if how == "query":
@@ -86,14 +88,19 @@ async def test_unknown_object_is_100_33(graph: Graph) -> None:
     response = await graph.get("999999999999")
     error = error_of(response)
     assert response.status_code == 400
-    assert (error["code"], error["error_subcode"], error["type"]) == (100, 33, "GraphMethodException")
+    assert (error["code"], error["error_subcode"], error["type"]) == (
+        100,
+        33,
+        "GraphMethodException",
+    )
 
 
 async def test_unknown_field_names_field_and_node_type(graph: Graph) -> None:
     """Asking for a field the node lacks is 100 'Tried accessing nonexisting field'."""
     error = error_of(await graph.get(INR_ACCOUNT, fields="id,bogus"))
     assert error["code"] == 100
-    assert "(bogus)" in error["message"] and "(AdAccount)" in error["message"]
+    assert "(bogus)" in error["message"]
+    assert "(AdAccount)" in error["message"]
 
 
 async def test_unknown_version_is_unknown_path(client: httpx2.AsyncClient) -> None:
@@ -139,7 +146,11 @@ async def test_multi_id_read(graph: Graph) -> None:
 
 async def test_accounts_are_seeded_with_currency_and_timezone(graph: Graph) -> None:
     """One INR and one USD account, with realistic time zones and a tier."""
-    body = (await graph.get("me/adaccounts", fields="account_id,currency,timezone_name,ads_api_access_tier")).json()
+    body = (
+        await graph.get(
+            "me/adaccounts", fields="account_id,currency,timezone_name,ads_api_access_tier"
+        )
+    ).json()
     by_currency = {row["currency"]: row for row in body["data"]}
     assert by_currency["INR"]["timezone_name"] == "Asia/Kolkata"
     assert by_currency["USD"]["timezone_name"] == "America/Los_Angeles"
@@ -159,3 +170,16 @@ async def test_malformed_json_body_is_a_400_not_a_500(client: httpx2.AsyncClient
     )
     assert response.status_code == 400
     assert error_of(response)["code"] == 100
+
+
+async def test_etag_and_if_none_match(graph: Graph, client: httpx2.AsyncClient) -> None:
+    """A read carries an ETag; sending it back in If-None-Match gets 304 with no body."""
+    first = await graph.get(INR_ACCOUNT, fields="name")
+    etag = first.headers["etag"]
+    again = await client.get(
+        f"/v25.0/{INR_ACCOUNT}",
+        params={"access_token": TOKEN, "fields": "name"},
+        headers={"If-None-Match": etag},
+    )
+    assert again.status_code == 304
+    assert again.content == b""

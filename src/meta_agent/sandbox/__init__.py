@@ -1,4 +1,4 @@
-"""The Marketing API sandbox: a faithful local stand-in for Meta's Graph API (v24.0–v26.0).
+"""The Marketing API sandbox: a faithful local stand-in for Meta's Graph API (v24.0 to v26.0).
 
 ``create_app()`` builds the ASGI app; ``Sandbox`` is the HTTP-free core behind it.
 """

@@ -60,7 +60,9 @@ def admin_routes(sb: Sandbox) -> list[BaseRoute]:
 
     async def advance(request: Request) -> Response:
         if not isinstance(sb.clock, ManualClock):
-            return _bad_request("clock: the sandbox runs on the system clock; start it with a ManualClock")
+            return _bad_request(
+                "clock: the sandbox runs on the system clock; start it with a ManualClock"
+            )
         try:
             seconds = float(request.query_params.get("seconds", "0"))
         except ValueError:

@@ -19,7 +19,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
-from meta_agent.sandbox import versions
+from meta_agent import versions
 from meta_agent.sandbox.admin import admin_routes
 from meta_agent.sandbox.clock import Clock
 from meta_agent.sandbox.config import SandboxConfig
@@ -153,6 +153,8 @@ def _token_from_header(header: str | None, raw: dict[str, Any]) -> None:
 def _encode(response: GraphResponse) -> Response:
     if response.drop_connection:
         return _DroppedResponse()
+    if response.status == 304:
+        return Response(status_code=304, headers=response.headers)
     if isinstance(response.body, str):
         return Response(response.body, response.status, response.headers, "text/html")
     return _GraphJSON(response.body, response.status, response.headers)

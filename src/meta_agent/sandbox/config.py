@@ -6,6 +6,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
+# The sandbox's well-known token: a public fixture, not a credential.
+DEFAULT_TOKEN = "sandbox-token"  # noqa: S105
+
 Tier = Literal["development", "standard"]
 SunsetPolicy = Literal["upgrade", "reject"]
 
@@ -48,7 +51,7 @@ class SandboxConfig(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    token: SecretStr = SecretStr("sandbox-token")
+    token: SecretStr = SecretStr(DEFAULT_TOKEN)
     app_secret: SecretStr | None = None
     app_id: str = "1000000000000001"
     seed: int = 0
@@ -68,6 +71,24 @@ class SandboxConfig(BaseModel):
     max_batch_size: int = 50
     video_processing_seconds: float = 20.0
     report_run_seconds: float = 6.0
+    mutations_per_second: int | None = Field(
+        default=None,
+        ge=1,
+        description=(
+            "Cap on creates/edits per second per ad account (Meta's is about 100, error "
+            "613/5044001); None turns it off, since a ManualClock never lets a second pass."
+        ),
+    )
+    report_max_rows: int = Field(
+        default=1_000_000,
+        ge=0,
+        description="An async insights job estimated above this many rows fails with -3/1504045.",
+    )
+    sync_insights_max_rows: int = Field(
+        default=50_000,
+        ge=0,
+        description="A sync insights query above this many rows fails with code 1 (HTTP 500).",
+    )
 
     def limits(self) -> TierLimits:
         """The tier's figures with every window divided by ``time_scale``."""

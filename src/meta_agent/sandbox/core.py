@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import random
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from meta_agent.sandbox import versions
+from meta_agent import versions
 from meta_agent.sandbox.clock import Clock, SystemClock
 from meta_agent.sandbox.config import SandboxConfig
 from meta_agent.sandbox.errors import (
@@ -138,25 +139,30 @@ class Sandbox:
             req.version = served
             self._authenticate(req)
             ctx.account_id = self._account_of(req)
-            if fault is not None and fault.error is not None:
-                raise fault.error
-            body = self._charge_and_dispatch(ctx, headers)
+            body = self._charge_and_dispatch(ctx, headers, fault)
             response = GraphResponse(200, body, headers)
         except GraphError as error:
-            response = GraphResponse(error.status, error.envelope(headers["x-fb-trace-id"]), headers)
+            response = GraphResponse(
+                error.status, error.envelope(headers["x-fb-trace-id"]), headers
+            )
         return response
 
-    def _charge_and_dispatch(self, ctx: Ctx, headers: dict[str, str]) -> Any:
+    def _charge_and_dispatch(self, ctx: Ctx, headers: dict[str, str], fault: Fault | None) -> Any:
         insights = "insights" in ctx.req.segments
         try:
+            if fault is not None and fault.error is not None:
+                raise fault.error  # scripted errors still carry the usage headers
             if self.config.rate_limits and ctx.account_id is not None:
                 weight = call_weight(ctx.req.method, insights)
                 self.limiter.active_ads[ctx.account_id] = self._active_ads(ctx.account_id)
                 self.limiter.charge(ctx.account_id, weight, self.clock.now(), insights)
             return self._dispatch(ctx)
         finally:
+            now = self.clock.now()
             if ctx.account_id is not None:
-                headers.update(self.limiter.headers(ctx.account_id, self.clock.now(), insights))
+                headers.update(self.limiter.headers(ctx.account_id, now, insights))
+            else:
+                headers.update(self.limiter.app_headers(now))
 
     def _active_ads(self, account_id: str) -> int:
         now = self.clock.now()
@@ -257,10 +263,25 @@ async def serve(sb: Sandbox, req: GraphRequest) -> GraphResponse:
         await sb.clock.sleep(fault.hang_s)
         return GraphResponse(504, "<html><body>504 Gateway Time-out</body></html>")
     if fault is not None and fault.raw_status is not None:
-        return GraphResponse(fault.raw_status, "<html><body>502 Bad Gateway</body></html>")
-    response = sb.process(req, fault)
+        page = f"<html><body>{fault.raw_status} Server Error</body></html>"
+        return GraphResponse(fault.raw_status, page)
+    response = conditional(req, sb.process(req, fault))
     if fault is not None and fault.drop_after_commit:
         response.drop_connection = True
     if req.method != "GET" and sb.state_file is not None:
         sb.state.save(sb.state_file)
+    return response
+
+
+def conditional(req: GraphRequest, response: GraphResponse) -> GraphResponse:
+    """Tag successful reads with an ETag and answer ``If-None-Match`` hits with 304 (§2.5)."""
+    if req.method != "GET" or response.status != 200 or isinstance(response.body, str):
+        return response
+    digest = hashlib.md5(  # an ETag, not a secret
+        json.dumps(response.body, sort_keys=True).encode(), usedforsecurity=False
+    ).hexdigest()
+    etag = f'"{digest}"'
+    response.headers["etag"] = etag
+    if req.headers.get("if-none-match") == etag:
+        return GraphResponse(304, None, response.headers)
     return response

@@ -7,10 +7,13 @@ are batch items, and fires by probability (seeded, so runs repeat) or on the Nth
     transient:p=0.1;drop_after_commit:method=POST,path=act_*/ads,nth=2;latency:ms=200
 
 Kinds: ``latency`` (extra delay), ``transient`` (code 2, HTTP 503), ``unknown`` (code 1,
-HTTP 500), ``http_5xx`` (a proxy's 502 with an HTML body), ``timeout`` (the server hangs before
-doing anything), ``rate_limit`` (code 17/2446079, or ``code=80004``), ``drop_after_commit``
-(the write is committed, then the connection is dropped before the response), and
-``batch_partial`` (a batch item is not run: its slot comes back ``null``).
+HTTP 500), ``http_5xx`` (a proxy's 502, or ``code=5xx``, with an HTML body), ``timeout`` (the
+server hangs before doing anything), ``rate_limit`` (code 17/2446079, or ``code=`` 4, 613,
+80000 or 80004), ``drop_after_commit`` (the write is committed, then the connection is dropped
+before the response), and ``batch_partial`` (a batch item is not run: its slot comes back
+``null``). Inside a batch, ``timeout`` and ``http_5xx`` also leave the item's slot ``null``
+(the item did not complete), ``latency`` does not apply per item, and ``drop_after_commit``
+has no connection of its own to drop, so the item succeeds.
 """
 
 from __future__ import annotations
@@ -21,9 +24,15 @@ import random
 from dataclasses import dataclass, field
 from typing import Any, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from meta_agent.sandbox.errors import GraphError
+from meta_agent.sandbox.ratelimit import (
+    account_calls_error,
+    app_limit_error,
+    buc_limit_error,
+    score_limit_error,
+)
 from meta_agent.sandbox.wire import GraphRequest
 
 FaultKind = Literal[
@@ -37,6 +46,7 @@ FaultKind = Literal[
     "batch_partial",
 ]
 FAULT_KINDS: tuple[str, ...] = get_args(FaultKind)
+RATE_LIMIT_CODES = (4, 17, 613, 80000, 80004)
 
 
 class FaultRule(BaseModel):
@@ -54,6 +64,18 @@ class FaultRule(BaseModel):
     timeout_s: float = Field(default=30.0, ge=0)
     code: int | None = None
     in_batch: bool | None = None
+
+    @model_validator(mode="after")
+    def _code_fits_kind(self) -> FaultRule:
+        if self.code is None:
+            return self
+        if self.kind == "rate_limit" and self.code not in RATE_LIMIT_CODES:
+            raise ValueError(f"rate_limit code must be one of {RATE_LIMIT_CODES}")
+        if self.kind == "http_5xx" and not 500 <= self.code <= 599:
+            raise ValueError("http_5xx code must be an HTTP status from 500 to 599")
+        if self.kind not in {"rate_limit", "http_5xx"}:
+            raise ValueError(f"code applies only to rate_limit and http_5xx, not {self.kind}")
+        return self
 
     def matches(self, req: GraphRequest) -> bool:
         """Whether this rule applies to ``req`` at all."""
@@ -99,20 +121,37 @@ class FaultScript:
         self.__post_init__()
 
     def pick(self, req: GraphRequest) -> Fault | None:
-        """The fault for this request, if any rule fires (first firing rule wins)."""
+        """The fault for this request: the first firing rule, plus any latency rules that fire.
+
+        Every matching rule counts the request (so ``nth`` means the Nth matching request),
+        but once one non-latency rule fires, later non-latency rules do not fire.
+        """
+        chosen: Fault | None = None
+        delay = 0.0
         for index, rule in enumerate(self.rules):
             if not rule.matches(req):
                 continue
             self.matched[index] += 1
-            if rule.times is not None and self.fired[index] >= rule.times:
-                continue
-            if rule.nth is not None and self.matched[index] != rule.nth:
-                continue
-            if rule.nth is None and self._rng.random() >= rule.probability:
+            if (rule.kind != "latency" and chosen is not None) or not self._due(index, rule):
                 continue
             self.fired[index] += 1
-            return build_fault(rule)
-        return None
+            fault = build_fault(rule)
+            if rule.kind == "latency":
+                delay += fault.delay_s
+            else:
+                chosen = fault
+        if chosen is None:
+            return Fault("latency", delay_s=delay) if delay > 0 else None
+        chosen.delay_s += delay
+        return chosen
+
+    def _due(self, index: int, rule: FaultRule) -> bool:
+        """Whether a matching rule fires now (its ``times``, ``nth`` or seeded probability)."""
+        if rule.times is not None and self.fired[index] >= rule.times:
+            return False
+        if rule.nth is not None:
+            return self.matched[index] == rule.nth
+        return self._rng.random() < rule.probability
 
     def describe(self) -> list[dict[str, Any]]:
         """The rules with their counters (for ``GET /_sandbox/faults``)."""
@@ -141,55 +180,78 @@ def build_fault(rule: FaultRule) -> Fault:
 def _error_for(kind: str, code: int | None) -> GraphError:
     if kind == "unknown":
         return GraphError(message="An unknown error occurred", code=1, subcode=99, status=500)
-    if kind == "rate_limit" and code == 80004:
-        return GraphError(
-            message="(#80004) There have been too many calls to this ad-account. Wait a bit and try again.",
-            code=80004,
-            subcode=2446079,
-            is_transient=True,
-        )
     if kind == "rate_limit":
-        return GraphError(
-            message="(#17) User request limit reached",
-            code=17,
-            subcode=2446079,
-            is_transient=True,
-            user_title="Ad Account Has Too Many API Calls",
-            user_msg="There have been too many calls from this ad-account. Please wait a bit and try again.",
-        )
+        return _rate_limit_error(code or 17)
     return GraphError(
         message="Service temporarily unavailable", code=2, status=503, is_transient=True
     )
+
+
+def _rate_limit_error(code: int) -> GraphError:
+    """The same envelopes the real limiter sends (ratelimit.py is their one spelling)."""
+    if code in {80000, 80004}:
+        return buc_limit_error(insights=code == 80000)
+    if code == 613:
+        return account_calls_error()
+    if code == 4:
+        return app_limit_error()
+    return score_limit_error()
 
 
 def parse_fault_spec(spec: str) -> list[FaultRule]:
     """Parse a JSON list of rules or the compact ``kind:key=value,...;...`` form.
 
     Raises:
-        ValueError: with the offending rule and what to write instead.
+        ValueError: naming the offending rule and what to write instead.
     """
     text = spec.strip()
     if not text:
         return []
-    try:
-        if text.startswith("["):
-            return [FaultRule.model_validate(item) for item in json.loads(text)]
+    if not text.startswith("["):
         return [_parse_compact(part.strip()) for part in text.split(";") if part.strip()]
-    except (ValidationError, json.JSONDecodeError) as error:
-        raise ValueError(f"invalid fault spec {spec!r}: {error}") from None
+    try:
+        items = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise ValueError(
+            f"fault spec is not valid JSON: {error.msg} at position {error.pos}"
+        ) from None
+    if not isinstance(items, list):
+        raise ValueError("a JSON fault spec must be a list of rule objects")
+    return [_validate(item, json.dumps(item)) for item in items]
 
 
 _ALIASES = {"p": "probability", "ms": "latency_ms", "timeout": "timeout_s"}
+_OPTIONS = ", ".join(sorted([*FaultRule.model_fields, *_ALIASES]))
 
 
 def _parse_compact(part: str) -> FaultRule:
     kind, _, options = part.partition(":")
+    kind = kind.strip()
     if kind not in FAULT_KINDS:
-        raise ValueError(f"unknown fault kind {kind!r}; choose one of {', '.join(FAULT_KINDS)}")
+        raise ValueError(
+            f"unknown fault kind {kind!r} in {part!r}; choose one of {', '.join(FAULT_KINDS)}"
+        )
     values: dict[str, Any] = {"kind": kind}
     for option in filter(None, (item.strip() for item in options.split(","))):
         key, sep, value = option.partition("=")
         if not sep:
             raise ValueError(f"fault option {option!r} in {part!r} needs the form key=value")
-        values[_ALIASES.get(key, key)] = value
-    return FaultRule.model_validate(values)
+        values[_ALIASES.get(key.strip(), key.strip())] = value.strip()
+    return _validate(values, part)
+
+
+def _validate(values: Any, source: str) -> FaultRule:
+    """Build a rule, turning pydantic's report into one line per problem."""
+    try:
+        return FaultRule.model_validate(values)
+    except ValidationError as error:
+        problems = "; ".join(_problem(detail) for detail in error.errors())
+        raise ValueError(f"invalid fault rule {source!r}: {problems}") from None
+
+
+def _problem(detail: Any) -> str:
+    where = ".".join(str(part) for part in detail["loc"])
+    if detail["type"] == "extra_forbidden":
+        return f"unknown option {where!r} (options: {_OPTIONS})"
+    message = str(detail["msg"]).removeprefix("Value error, ")
+    return f"{where}: {message}" if where else message

@@ -106,9 +106,11 @@ def read_node(ctx: Ctx, record: Record, specs: Sequence[FieldSpec] | None = None
 def _expand_value(ctx: Ctx, node_type: NodeType, spec: FieldSpec, value: Any) -> Any:
     if spec.sub is None:
         return value
-    if spec.name in node_type.references and isinstance(value, str):
-        target = ctx.sb.state.find(value)
-        return read_node(ctx, target, spec.sub) if target else {"id": value}
+    # A reference renders as its id, or as {"id": ...} the way Meta sends it unexpanded.
+    ref = value.get("id") if isinstance(value, dict) else value
+    if spec.name in node_type.references and isinstance(ref, str):
+        target = ctx.sb.state.find(ref)
+        return read_node(ctx, target, spec.sub) if target else {"id": ref}
     if isinstance(value, dict):
         wanted = {sub.name for sub in spec.sub}
         return {key: item for key, item in value.items() if key in wanted}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from meta_agent.sandbox import versions
+from meta_agent import versions
 from meta_agent.sandbox.core import Ctx
 from meta_agent.sandbox.errors import invalid_param, required_param
 from meta_agent.sandbox.nodes import (
@@ -31,8 +31,13 @@ from meta_agent.sandbox.routes.common import (
     updated,
 )
 from meta_agent.sandbox.rules import money as currency
-from meta_agent.sandbox.rules.budgets import check_budget_pair, check_lifetime_ceiling
-from meta_agent.sandbox.status import effective_status
+from meta_agent.sandbox.rules.budgets import (
+    check_budget_pair,
+    check_lifetime_ceiling,
+    check_minimum,
+    schedule_days,
+)
+from meta_agent.sandbox.status import CAMPAIGN_EFFECTIVE, effective_status
 
 OBJECTIVES = (
     "OUTCOME_APP_PROMOTION",
@@ -215,6 +220,8 @@ def _advantage_state(record: Record) -> dict[str, str]:
 
 def _list(ctx: Ctx, account: Record) -> Any:
     statuses = ctx.params.list_("effective_status")
+    for status in statuses or []:
+        check_enum("effective_status", str(status), CAMPAIGN_EFFECTIVE)
     records = ctx.state.of_kind("campaign", account_id=account["account_id"])
     now = ctx.now()
     chosen = by_status(records, statuses, lambda r: effective_status(ctx.state, r, now))
@@ -290,8 +297,9 @@ def _budget_fields(ctx: Ctx, account: Record, existing: Record | None) -> dict[s
     params = ctx.params
     daily = params.int_("daily_budget", minimum=0)
     lifetime = params.int_("lifetime_budget", minimum=0)
-    check_budget_pair(daily, lifetime)
+    check_budget_pair(*_budget_pair_after(ctx, daily, lifetime, existing))
     check_lifetime_ceiling(lifetime, account["currency"])
+    _check_minimum(ctx, account["currency"], daily or None, lifetime or None, existing)
     sharing = params.bool_("is_adset_budget_sharing_enabled")
     has_budget = bool(daily or lifetime)
     if existing is None and not has_budget and sharing is None:
@@ -321,6 +329,33 @@ def _budget_fields(ctx: Ctx, account: Record, existing: Record | None) -> dict[s
         "spend_cap": spend_cap,
     }
     return out if existing is None else {k: v for k, v in out.items() if v is not None}
+
+
+def _budget_pair_after(
+    ctx: Ctx, daily: int | None, lifetime: int | None, existing: Record | None
+) -> tuple[int | None, int | None]:
+    """The budgets the campaign would hold after this request (an update keeps the other one)."""
+    if existing is None:
+        return daily, lifetime
+    if "daily_budget" not in ctx.params:
+        daily = existing.get("daily_budget")
+    if "lifetime_budget" not in ctx.params:
+        lifetime = existing.get("lifetime_budget")
+    return daily, lifetime
+
+
+def _check_minimum(
+    ctx: Ctx, code: str, daily: int | None, lifetime: int | None, existing: Record | None
+) -> None:
+    """A campaign budget must cover at least the impressions floor (x days for lifetime)."""
+    if daily is None and lifetime is None:
+        return
+    start = ctx.params.time_("start_time")
+    stop = ctx.params.time_("stop_time")
+    start_ts = to_ts(start) if start else (existing or {}).get("start_time", ctx.now())
+    stop_ts = to_ts(stop) if stop else (existing or {}).get("stop_time")
+    days = schedule_days(start_ts, stop_ts)
+    check_minimum(daily, lifetime, currency.minimums(code).impressions, days, code, "campaign")
 
 
 def _check_spend_cap(spend_cap: int, code: str) -> None:
@@ -389,4 +424,3 @@ def _check_budget_level_change(ctx: Ctx, record: Record, changes: dict[str, Any]
             title="Budget already set on ad sets",
             user_msg="Remove the ad set budgets first, or keep the budget on the ad sets.",
         )
-

@@ -7,8 +7,17 @@ from typing import Any
 
 from meta_agent.sandbox.core import Ctx
 from meta_agent.sandbox.errors import invalid_param
+from meta_agent.sandbox.nodes import (
+    Edge,
+    NodeType,
+    Record,
+    Registry,
+    compact,
+    fmt_time,
+    page,
+    read_node,
+)
 from meta_agent.sandbox.state import USER_ID
-from meta_agent.sandbox.nodes import Edge, NodeType, Record, Registry, compact, fmt_time, page, read_node
 
 USER_FIELDS = frozenset({"id", "name", "first_name", "last_name"})
 PAGE_FIELDS = frozenset(
@@ -52,8 +61,13 @@ def register(registry: Registry) -> None:
     registry.node(NodeType("page", "Page", PAGE_FIELDS, _render_page, ("id", "name")))
     registry.node(NodeType("pixel", "AdsPixel", frozenset({"id", "name"}), _plain, ("id", "name")))
     registry.node(
-        NodeType("customaudience", "CustomAudience", frozenset({"id", "name", "account_id",
-                 "approximate_count_lower_bound"}), _plain, ("id",))
+        NodeType(
+            "customaudience",
+            "CustomAudience",
+            frozenset({"id", "name", "account_id", "approximate_count_lower_bound"}),
+            _plain,
+            ("id",),
+        )
     )
     registry.node(NodeType("adaccount", "AdAccount", ACCOUNT_FIELDS, render_account, ("id",)))
     registry.root("GET", "", _read_by_ids)
@@ -64,7 +78,7 @@ def _plain(_: Ctx, record: Record) -> dict[str, Any]:
 
 
 def _render_user(_: Ctx, record: Record) -> dict[str, Any]:
-    first, _, last = str(record["name"]).partition(" ")
+    first, _sep, last = str(record["name"]).partition(" ")
     return {"id": record["id"], "name": record["name"], "first_name": first, "last_name": last}
 
 

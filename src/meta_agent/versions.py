@@ -1,4 +1,4 @@
-"""The Marketing API versions the sandbox serves, with their sunsets (reference §1.2)."""
+"""Marketing API versions and their sunsets (reference §1.2): facts shared by client and sandbox."""
 
 from __future__ import annotations
 
@@ -50,3 +50,18 @@ def oldest_live(today: date) -> ApiVersion:
 def at_least(version: str, floor: str) -> bool:
     """Whether ``version`` is ``floor`` or newer (rules that start at a version)."""
     return BY_NAME[version].number >= BY_NAME[floor].number
+
+
+def sunset_warning(name: str, today: date, warn_days: int = 30) -> str | None:
+    """A sentence to warn with when ``name`` is unknown, near or past its sunset, else None."""
+    version = BY_NAME.get(name)
+    if version is None:
+        return f"Graph API version {name} is not one meta-agent knows ({', '.join(BY_NAME)})"
+    sunset = version.marketing_sunset
+    if sunset is None:
+        return None
+    if today > sunset:
+        return f"{name} passed its Marketing API sunset on {sunset}; Meta serves it as a newer version"
+    if (sunset - today).days <= warn_days:
+        return f"{name} reaches its Marketing API sunset on {sunset}; move to {NEWEST}"
+    return None

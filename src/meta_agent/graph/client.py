@@ -1,0 +1,85 @@
+"""``GraphClient``: the facade every agent uses to talk to Meta.
+
+It owns one transport and one requestor (auth, pacing, retries) and hangs the per-family
+services and the higher-level helpers (batch, pagination, report jobs, video upload) off it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from meta_agent.graph.requestor import CallOptions, GraphResponse, Requestor
+from meta_agent.graph.settings import GraphSettings
+from meta_agent.graph.transport import FileField, Transport
+
+
+class GraphClient:
+    """An async Graph API client: ``async with GraphClient(settings) as graph: ...``."""
+
+    def __init__(
+        self,
+        settings: GraphSettings,
+        *,
+        app: Any = None,
+        now: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        rng: random.Random | None = None,
+        wall_clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.settings = settings
+        self.transport = Transport(
+            settings.base_url,
+            timeout=settings.timeout,
+            max_connections=max(settings.max_concurrency * 2, 8),
+            app=app,
+        )
+        self.requestor = Requestor(
+            settings, self.transport, now=now, sleep=sleep, rng=rng, wall_clock=wall_clock
+        )
+
+    async def __aenter__(self) -> GraphClient:
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Release pooled connections."""
+        await self.transport.aclose()
+
+    async def get(self, path: str, params: dict[str, Any] | None = None, **options: Any) -> Any:
+        """GET a node or edge; returns the decoded body."""
+        return (await self.call("GET", path, params, options=CallOptions(**options))).body
+
+    async def post(
+        self,
+        path: str,
+        params: dict[str, Any] | None = None,
+        *,
+        files: dict[str, FileField] | None = None,
+        **options: Any,
+    ) -> Any:
+        """POST (create or update); returns the decoded body."""
+        response = await self.call("POST", path, params, files=files, options=CallOptions(**options))
+        return response.body
+
+    async def delete(self, path: str, params: dict[str, Any] | None = None, **options: Any) -> Any:
+        """DELETE a node; returns the decoded body."""
+        return (await self.call("DELETE", path, params, options=CallOptions(**options))).body
+
+    async def call(
+        self,
+        method: str,
+        path: str,
+        params: dict[str, Any] | None = None,
+        *,
+        files: dict[str, FileField] | None = None,
+        options: CallOptions | None = None,
+    ) -> GraphResponse:
+        """One Graph call through the full ladder (pacing, retries, error mapping)."""
+        return await self.requestor.call(method, path, params, files=files, options=options)

@@ -1,0 +1,284 @@
+"""The send path, as a ladder: options → auth → encode → pace → send → decode → map → retry.
+
+Everything above it (services, batch, pagination, reports, uploads) makes one call here per
+HTTP request. Nothing below it knows about Graph errors or retries.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import random
+import re
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import structlog
+
+from meta_agent import versions
+from meta_agent.errors import (
+    ApiError,
+    MetaAgentError,
+    OutcomeUnknownError,
+    RateLimitedError,
+    TransientError,
+    TransportError,
+)
+from meta_agent.graph.error_table import build_error
+from meta_agent.graph.pacing import Pacer
+from meta_agent.graph.retry import RetryPolicy, decide
+from meta_agent.graph.settings import GraphSettings
+from meta_agent.graph.transport import FileField, RawResponse, SendFailed, Transport
+from meta_agent.graph.usage import parse_usage
+
+log = structlog.get_logger("meta_agent.graph")
+
+Sleep = Callable[[float], Awaitable[None]]
+_ID_SEGMENT = re.compile(r"^(act_)?\d+(:[0-9a-f]+)?$")
+
+
+@dataclass(frozen=True)
+class CallOptions:
+    """Per-call overrides; ``None`` means inherit the client's setting."""
+
+    priority: bool = False
+    validate_only: bool = False
+    idempotency_key: str | None = None
+    account: str | None = None
+    retry: RetryPolicy | None = None
+
+
+@dataclass(frozen=True)
+class GraphResponse:
+    """A decoded Graph answer with the headers it came with."""
+
+    status: int
+    body: Any
+    headers: Mapping[str, str]
+
+
+class Requestor:
+    """Sends Graph calls with auth, pacing, error mapping and bounded retries."""
+
+    def __init__(
+        self,
+        settings: GraphSettings,
+        transport: Transport,
+        *,
+        now: Callable[[], float] = time.monotonic,
+        sleep: Sleep | None = None,
+        rng: random.Random | None = None,
+        wall_clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        import asyncio
+
+        self.settings = settings
+        self.transport = transport
+        self.now = now
+        self.sleep: Sleep = sleep or asyncio.sleep
+        self.rng = rng or random.Random()  # noqa: S311 - jitter, not secrets
+        self.pacer = Pacer(
+            now=now,
+            sleep=self.sleep,
+            max_concurrency=settings.max_concurrency,
+            slow_at=settings.slow_at_pct,
+            target=settings.target_pct,
+        )
+        self.policy = RetryPolicy(
+            max_attempts=settings.max_attempts, max_elapsed=settings.max_retry_seconds
+        )
+        self._warned_versions: set[str] = set()
+        self._warn_version(settings.version, wall_clock())
+
+    async def call(
+        self,
+        method: str,
+        path: str,
+        params: Mapping[str, Any] | None = None,
+        *,
+        files: Mapping[str, FileField] | None = None,
+        options: CallOptions | None = None,
+    ) -> GraphResponse:
+        """One Graph call, retried within the policy.
+
+        Raises:
+            ApiError: the error Meta returned, or OutcomeUnknownError / TransportError.
+        """
+        options = options or CallOptions()
+        policy = options.retry or self.policy
+        started, attempt = self.now(), 0
+        while True:
+            attempt += 1
+            try:
+                return await self._once(method, path, params or {}, files, options, attempt)
+            except MetaAgentError as error:
+                decision = decide(error, attempt, self.now() - started, policy, self.rng.random())
+                log.info(
+                    "graph.retry.decided",
+                    action=decision.action,
+                    seconds=round(decision.seconds, 3),
+                    reason=decision.reason,
+                    attempt=attempt,
+                    error=error.kind,
+                )
+                if decision.action == "stop":
+                    raise
+                if isinstance(error, RateLimitedError):
+                    self.pacer.block(self._pacing_key(path, options), decision.seconds)
+                else:
+                    await self.sleep(decision.seconds)
+
+    async def _once(
+        self,
+        method: str,
+        path: str,
+        params: Mapping[str, Any],
+        files: Mapping[str, FileField] | None,
+        options: CallOptions,
+        attempt: int,
+    ) -> GraphResponse:
+        key = self._pacing_key(path, options)
+        encoded = encode_params(params)
+        if options.validate_only:
+            encoded["execution_options"] = '["validate_only"]'
+        query, form = (encoded, None) if method == "GET" else ({}, encoded)
+        query = {**query, **self._proof()}
+        url = f"/{self.settings.version}/{path.lstrip('/')}"
+        async with self.pacer.slot(key, priority=options.priority):
+            started = self.now()
+            try:
+                raw = await self.transport.send(
+                    method, url, query=query, form=form, files=files, headers=self._auth_header()
+                )
+            except SendFailed as failure:
+                raise self._send_failure(failure, method, path, options) from None
+        usage = parse_usage(raw.headers)
+        self.pacer.observe(key, usage)
+        outcome: ApiError | None = None
+        try:
+            return self._decode(raw, usage.blocked_for)
+        except ApiError as error:
+            outcome = error
+            raise
+        finally:
+            self._log(method, path, raw, self.now() - started, usage.peak, attempt, outcome)
+
+    def _decode(self, raw: RawResponse, blocked_for: float) -> GraphResponse:
+        self._check_served_version(raw.headers)
+        if raw.status == 304 or not raw.body:
+            return GraphResponse(raw.status, None, raw.headers)
+        try:
+            body = json.loads(raw.body)
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            raise TransientError(
+                f"HTTP {raw.status} with a body that is not JSON", http_status=raw.status
+            ) from None
+        if isinstance(body, dict) and "error" in body:
+            raise build_error(body, raw.status, retry_after=blocked_for or None)
+        if raw.status >= 500:
+            raise TransientError(f"HTTP {raw.status}", http_status=raw.status)
+        if isinstance(body, dict) and body.get("success") is False:
+            raise ApiError("Meta answered success: false", http_status=raw.status)
+        return GraphResponse(raw.status, body, raw.headers)
+
+    def _send_failure(
+        self, failure: SendFailed, method: str, path: str, options: CallOptions
+    ) -> ApiError:
+        message = self.scrub(str(failure))
+        if failure.maybe_delivered and method != "GET":
+            return OutcomeUnknownError(
+                f"{method} {template(path)} may have been applied: {message}",
+                method=method,
+                path=path,
+                idempotency_key=options.idempotency_key,
+            )
+        return TransportError(f"{method} {template(path)} failed: {message}")
+
+    def _auth_header(self) -> dict[str, str]:
+        # In a header, the token never lands in a URL, a proxy log or an exception text.
+        return {"Authorization": f"OAuth {self.settings.access_token.get_secret_value()}"}
+
+    def _proof(self) -> dict[str, str]:
+        if self.settings.app_secret is None:
+            return {}
+        secret = self.settings.app_secret.get_secret_value().encode()
+        token = self.settings.access_token.get_secret_value().encode()
+        return {"appsecret_proof": hmac.new(secret, token, hashlib.sha256).hexdigest()}
+
+    def scrub(self, text: str) -> str:
+        """``text`` with the token and app secret blanked out."""
+        for secret in (self.settings.access_token, self.settings.app_secret):
+            if secret is not None and secret.get_secret_value():
+                text = text.replace(secret.get_secret_value(), "***")
+        return text
+
+    @staticmethod
+    def _pacing_key(path: str, options: CallOptions) -> str:
+        if options.account:
+            return options.account.removeprefix("act_")
+        first = path.lstrip("/").split("/", 1)[0]
+        return first.removeprefix("act_") if first.startswith("act_") else "app"
+
+    def _check_served_version(self, headers: Mapping[str, str]) -> None:
+        served = headers.get("facebook-api-version")
+        if served and served != self.settings.version and served not in self._warned_versions:
+            self._warned_versions.add(served)
+            log.warning(
+                "graph.version.mismatch", requested=self.settings.version, served=served
+            )
+
+    def _warn_version(self, name: str, today: datetime) -> None:
+        warning = versions.sunset_warning(name, today.date())
+        if warning:
+            log.warning("graph.version.sunset", version=name, detail=warning)
+
+    @staticmethod
+    def _log(
+        method: str,
+        path: str,
+        raw: RawResponse,
+        duration: float,
+        usage_pct: float,
+        attempt: int,
+        error: ApiError | None,
+    ) -> None:
+        """The one canonical line per Graph call (never parameters, never the token)."""
+        log.info(
+            "graph.request.completed",
+            method=method,
+            path=template(path),
+            status=raw.status,
+            code=error.code if error else None,
+            subcode=error.subcode if error else None,
+            fbtrace_id=error.details.get("fbtrace_id") if error else None,
+            duration_ms=round(duration * 1000, 1),
+            usage_pct=round(usage_pct, 1),
+            attempt=attempt,
+        )
+
+
+def encode_params(params: Mapping[str, Any]) -> dict[str, str]:
+    """Top-level values as Graph expects them: structures and booleans as compact JSON."""
+    out: dict[str, str] = {}
+    for key, value in params.items():
+        if value is None:
+            continue
+        if isinstance(value, Mapping | list | tuple | bool):
+            out[key] = json.dumps(value, separators=(",", ":"), sort_keys=True, default=str)
+        else:
+            out[key] = str(value)
+    return out
+
+
+def template(path: str) -> str:
+    """A path with ids replaced, for low-cardinality logs: ``act_{id}/campaigns``."""
+    parts = []
+    for segment in path.strip("/").split("/"):
+        if _ID_SEGMENT.match(segment):
+            segment = "act_{id}" if segment.startswith("act_") else "{id}"
+        parts.append(segment)
+    return "/".join(parts)

@@ -1,0 +1,236 @@
+"""A scripted launch rehearsal against the embedded sandbox (the README's first command).
+
+It drives the sandbox over its real HTTP interface, in process, the way any client would:
+list accounts, upload an image, send the whole campaign structure in one batch, show how a
+bad budget is refused, activate, let a simulated week pass and read the results back.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import struct
+import time
+import zlib
+from typing import Any
+from urllib.parse import urlencode
+
+import httpx2
+from rich.console import Console
+from rich.table import Table
+
+from meta_agent.sandbox import ManualClock, SandboxConfig, create_app
+from meta_agent.sandbox.config import DEFAULT_TOKEN
+from meta_agent.sandbox.state import PAGE_ID
+
+TOKEN = DEFAULT_TOKEN
+ACCOUNT = "act_1234567890"
+VERSION = "v25.0"
+WEEK = 7 * 86400
+
+
+def solid_png(width: int, height: int, rgb: tuple[int, int, int]) -> bytes:
+    """A valid PNG of one colour, built without an imaging library."""
+    row = b"\x00" + bytes(rgb) * width
+    raw = zlib.compress(row * height, 9)
+
+    def chunk(tag: bytes, data: bytes) -> bytes:
+        body = tag + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", raw) + chunk(b"IEND", b"")
+
+
+class _Api:
+    """Just enough of a Graph client for the rehearsal."""
+
+    def __init__(self, client: httpx2.AsyncClient) -> None:
+        self.client = client
+
+    async def call(self, method: str, path: str, **params: Any) -> Any:
+        encoded = {k: json.dumps(v) if isinstance(v, dict | list) else v for k, v in params.items()}
+        url = f"/{VERSION}/{path}"
+        query = {"access_token": TOKEN}
+        if method == "GET":
+            response = await self.client.get(url, params={**query, **encoded})
+        else:
+            response = await self.client.request(method, url, params=query, data=encoded)
+        return response.json()
+
+
+async def run_walkthrough(console: Console, *, quiet: bool = False) -> dict[str, Any]:
+    """Run the rehearsal, printing each step; returns a summary for ``--json``."""
+    clock = ManualClock(start=time.time())
+    app = create_app(SandboxConfig(seed=7), clock=clock)
+    transport = httpx2.ASGITransport(app=app)
+
+    def say(*renderables: Any) -> None:
+        if not quiet:
+            console.print(*renderables)
+
+    async with httpx2.AsyncClient(transport=transport, base_url="http://sandbox.local") as http:
+        api = _Api(http)
+        accounts = await api.call(
+            "GET", "me/adaccounts", fields="account_id,name,currency,timezone_name"
+        )
+        say(
+            _table(
+                "Ad accounts", accounts["data"], ["account_id", "name", "currency", "timezone_name"]
+            )
+        )
+        image = await api.call(
+            "POST", f"{ACCOUNT}/adimages", bytes=_b64(solid_png(1080, 1080, (201, 111, 47)))
+        )
+        image_hash = next(iter(image["images"].values()))["hash"]
+        say(f"Uploaded image [bold]{image_hash}[/]")
+        refused = await api.call(
+            "POST",
+            f"{ACCOUNT}/campaigns",
+            name="Too small",
+            objective="OUTCOME_TRAFFIC",
+            special_ad_categories=[],
+            status="PAUSED",
+            daily_budget=100,
+        )
+        say(_refusal(refused))
+        created = await _launch_in_one_batch(http, image_hash)
+        say(_table("Created in one batch request (all PAUSED)", created, ["name", "id"]))
+        for object_id in (created[0]["id"], created[1]["id"], created[3]["id"]):
+            await api.call("POST", object_id, status="ACTIVE")
+        clock.advance(WEEK)
+        say("Activated, then let one simulated week pass.")
+        insights = await api.call(
+            "GET",
+            f"{ACCOUNT}/insights",
+            level="campaign",
+            date_preset="last_7d",
+            fields="campaign_name,impressions,clicks,spend,ctr,cpc",
+        )
+        say(
+            _table(
+                "Last 7 days",
+                insights.get("data", []),
+                ["campaign_name", "impressions", "clicks", "spend", "ctr", "cpc"],
+            )
+        )
+        platforms = await api.call(
+            "GET",
+            f"{ACCOUNT}/insights",
+            date_preset="last_7d",
+            breakdowns="publisher_platform",
+            fields="impressions,spend",
+        )
+        say(
+            _table(
+                "By platform",
+                platforms.get("data", []),
+                ["publisher_platform", "impressions", "spend"],
+            )
+        )
+        counts = (await http.get("/_sandbox/requests")).json()
+    say(
+        f"{counts['total']} Graph calls served by the sandbox. Try `meta-agent sandbox` to keep one running."
+    )
+    return {
+        "accounts": accounts["data"],
+        "image_hash": image_hash,
+        "created": created,
+        "insights": insights.get("data", []),
+        "by_platform": platforms.get("data", []),
+        "graph_calls": counts["total"],
+    }
+
+
+async def _launch_in_one_batch(http: httpx2.AsyncClient, image_hash: str) -> list[dict[str, str]]:
+    targeting = {
+        "geo_locations": {"countries": ["IN"]},
+        "age_min": 21,
+        "age_max": 45,
+        "targeting_automation": {"advantage_audience": 0},
+    }
+    story = {
+        "page_id": PAGE_ID,
+        "link_data": {
+            "link": "https://example.com/coffee",
+            "message": "Fresh roast, delivered.",
+            "image_hash": image_hash,
+            "call_to_action": {"type": "SHOP_NOW"},
+        },
+    }
+    items = [
+        _item(
+            "campaign",
+            f"{ACCOUNT}/campaigns",
+            name="Diwali Coffee Launch",
+            objective="OUTCOME_TRAFFIC",
+            special_ad_categories=[],
+            status="PAUSED",
+            is_adset_budget_sharing_enabled=False,
+        ),
+        _item(
+            "adset",
+            f"{ACCOUNT}/adsets",
+            name="India 21-45",
+            campaign_id="{result=campaign:$.id}",
+            daily_budget=150000,
+            billing_event="IMPRESSIONS",
+            optimization_goal="LINK_CLICKS",
+            targeting=targeting,
+            status="PAUSED",
+        ),
+        _item(
+            "creative", f"{ACCOUNT}/adcreatives", name="Roast hero image", object_story_spec=story
+        ),
+        _item(
+            "ad",
+            f"{ACCOUNT}/ads",
+            name="Roast hero ad",
+            adset_id="{result=adset:$.id}",
+            creative={"creative_id": "{result=creative:$.id}"},
+            status="PAUSED",
+        ),
+    ]
+    response = await http.post(
+        f"/{VERSION}/", params={"access_token": TOKEN}, data={"batch": json.dumps(items)}
+    )
+    slots = response.json()
+    names = ["Diwali Coffee Launch", "India 21-45", "Roast hero image", "Roast hero ad"]
+    return [
+        {"name": name, "id": json.loads(slot["body"]).get("id", "?") if slot else "?"}
+        for name, slot in zip(names, slots, strict=True)
+    ]
+
+
+def _item(ref: str, url: str, **body: Any) -> dict[str, Any]:
+    encoded = {
+        k: json.dumps(v) if isinstance(v, dict | list | bool) else v for k, v in body.items()
+    }
+    return {
+        "method": "POST",
+        "relative_url": url,
+        "name": ref,
+        "body": urlencode(encoded),
+        "omit_response_on_success": False,
+    }
+
+
+def _refusal(body: dict[str, Any]) -> str:
+    error = body.get("error", {})
+    return (
+        f"Refused as Meta would: [red]({error.get('code')}/{error.get('error_subcode')})[/] "
+        f"{error.get('error_user_msg') or error.get('message')}"
+    )
+
+
+def _table(title: str, rows: list[dict[str, Any]], columns: list[str]) -> Table:
+    table = Table(title=title)
+    for column in columns:
+        table.add_column(column)
+    for row in rows:
+        table.add_row(*(str(row.get(column, "")) for column in columns))
+    return table
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
