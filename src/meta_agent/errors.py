@@ -15,7 +15,8 @@
         ├── NotFoundError           the object does not exist or is not visible
         ├── VersionError            the API version is unsupported
         ├── OutcomeUnknownError     a write may or may not have happened: reconcile first
-        └── TransportError          the network failed before a request was sent
+        ├── TransportError          the network failed before a request was sent
+        └── DependencyFailedError   a batch item not run because an item it needs failed
 
 The specification's taxonomy maps onto this: its ``ValidationError`` is
 :class:`RequestValidationError` (ours) or :class:`InvalidParameterError` (Meta's),
@@ -168,6 +169,16 @@ class TransportError(ApiError):
     kind = "transport"
 
 
+class DependencyFailedError(ApiError):
+    """A batch item was not run because an item it depends on failed.
+
+    ``details`` carries ``dependency`` (the failed item's name) and ``dependency_error`` (that
+    item's error as a dict); fix the dependency and send both again.
+    """
+
+    kind = "dependency_failed"
+
+
 _KINDS: dict[str, type[MetaAgentError]] = {
     cls.kind: cls
     for cls in (
@@ -185,6 +196,7 @@ _KINDS: dict[str, type[MetaAgentError]] = {
         VersionError,
         OutcomeUnknownError,
         TransportError,
+        DependencyFailedError,
     )
 }
 

@@ -17,6 +17,7 @@ import requests
 from facebook_business.adobjects.adaccount import AdAccount
 from facebook_business.adobjects.adimage import AdImage
 from facebook_business.adobjects.adreportrun import AdReportRun
+from facebook_business.adobjects.adset import AdSet
 from facebook_business.adobjects.user import User
 from facebook_business.adobjects.advideo import AdVideo
 from facebook_business.adobjects.campaign import Campaign
@@ -190,13 +191,14 @@ def test_sync_and_async_insights(sdk: Harness) -> None:
         params={"name": "live", "adset_id": adset["id"], "creative": {"creative_id": creative["id"]}, "status": "ACTIVE"}
     )
     Campaign(campaign["id"]).api_update(params={"status": "ACTIVE"})
-    adset.api_update(params={"status": "ACTIVE"})
+    AdSet(adset["id"]).api_update(params={"status": "ACTIVE"})
     sdk.clock.advance(3 * 86400)
-    rows = list(account.get_insights(fields=["impressions", "spend"], params={"level": "ad", "date_preset": "last_7d"}))
+    fields = ["ad_id", "impressions", "spend"]
+    rows = list(account.get_insights(fields=fields, params={"level": "ad", "date_preset": "last_7d"}))
     assert [r["ad_id"] for r in rows] == [ad["id"]]
     assert float(rows[0]["spend"]) > 0
     report = account.get_insights(
-        fields=["impressions", "spend"], params={"level": "ad", "date_preset": "last_7d"}, is_async=True
+        fields=fields, params={"level": "ad", "date_preset": "last_7d"}, is_async=True
     )
     assert isinstance(report, AdReportRun)
     for _ in range(20):

@@ -20,7 +20,7 @@ from tests.conftest import TOKEN
 def make_requestor(app: Starlette, clock: ManualClock, **settings: object) -> Requestor:
     """A requestor that talks to ``app`` in process and sleeps on the manual clock."""
     values: dict[str, object] = {"base_url": "http://sandbox", "version": "v25.0", **settings}
-    graph_settings = GraphSettings(access_token=SecretStr(TOKEN), **values)  # type: ignore[arg-type]
+    graph_settings = GraphSettings(access_token=SecretStr(TOKEN), **values)
     return Requestor(
         graph_settings,
         Transport("http://sandbox", app=app),

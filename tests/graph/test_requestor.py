@@ -166,3 +166,12 @@ def test_path_templates_hide_ids() -> None:
     assert template("act_123/campaigns") == "act_{id}/campaigns"
     assert template("120210000000000001/") == "{id}"
     assert template("123:abcdef0/insights") == "{id}/insights"
+
+
+async def test_object_paths_are_paced_under_their_account(requestor: Requestor) -> None:
+    """After one call on /{id}, the id is known to belong to its ad account's budget."""
+    created = await requestor.call("POST", f"{INR_ACCOUNT}/campaigns", CAMPAIGN)
+    campaign_id = created.body["id"]
+    assert requestor.pacing_key(campaign_id, CallOptions()) == "app"
+    await requestor.call("POST", campaign_id, {"name": "renamed"})
+    assert requestor.pacing_key(campaign_id, CallOptions()) == "1234567890"

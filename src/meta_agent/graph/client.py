@@ -14,6 +14,16 @@ from datetime import UTC, datetime
 from typing import Any
 
 from meta_agent.graph.requestor import CallOptions, GraphResponse, Requestor
+from meta_agent.graph.services import (
+    AccountService,
+    AdCreativeService,
+    AdService,
+    AdSetService,
+    CampaignService,
+    ImageService,
+    InsightsService,
+    TargetingService,
+)
 from meta_agent.graph.settings import GraphSettings
 from meta_agent.graph.transport import FileField, Transport
 
@@ -41,6 +51,14 @@ class GraphClient:
         self.requestor = Requestor(
             settings, self.transport, now=now, sleep=sleep, rng=rng, wall_clock=wall_clock
         )
+        self.accounts = AccountService(self.requestor)
+        self.campaigns = CampaignService(self.requestor)
+        self.adsets = AdSetService(self.requestor)
+        self.creatives = AdCreativeService(self.requestor)
+        self.ads = AdService(self.requestor)
+        self.images = ImageService(self.requestor)
+        self.targeting = TargetingService(self.requestor)
+        self.insights = InsightsService(self.requestor)
 
     async def __aenter__(self) -> GraphClient:
         return self

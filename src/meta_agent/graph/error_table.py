@@ -52,6 +52,7 @@ ERROR_TABLE: dict[Key, type[ApiError]] = {
     # Permissions.
     (3, None): PermissionDeniedError,
     (10, None): PermissionDeniedError,
+    (100, 3191001): PermissionDeniedError,  # no permission to read this object's insights
     **{(code, None): PermissionDeniedError for code in range(200, 300)},
     # Missing objects and versions.
     (100, 33): NotFoundError,
@@ -109,6 +110,7 @@ def build_error(
         "user_title": error.get("error_user_title"),
         "user_msg": error.get("error_user_msg"),
         "blame_fields": blame_fields(error.get("error_data")),
+        **chunk_offsets(error.get("error_data")),
     }
     if cls is RateLimitedError:
         details["retry_after"] = retry_after
@@ -127,6 +129,19 @@ def blame_fields(error_data: Any) -> list[list[str]]:
         return []
     specs = error_data.get("blame_field_specs") or []
     return [[str(part) for part in spec] if isinstance(spec, list) else [str(spec)] for spec in specs]
+
+
+def chunk_offsets(error_data: Any) -> dict[str, int]:
+    """``start_offset``/``end_offset`` of a video chunk error (§3.6): where to resume from."""
+    if isinstance(error_data, str):
+        try:
+            error_data = json.loads(error_data) if error_data.strip() else {}
+        except json.JSONDecodeError:
+            return {}
+    if not isinstance(error_data, Mapping):
+        return {}
+    offsets = {key: _as_int(error_data.get(key)) for key in ("start_offset", "end_offset")}
+    return {key: value for key, value in offsets.items() if value is not None}
 
 
 def _as_int(value: Any) -> int | None:

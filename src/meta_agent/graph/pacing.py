@@ -1,11 +1,18 @@
 """Adaptive pacing per ad account, fed by the usage headers of every response (§7).
 
-Meta scores calls per ad account and lets the score decay over a window; the headers say
-how full the budget is (``acc_id_util_pct``, BUC percentages) and how long until it is
-empty again (``reset_time_duration``). From two consecutive snapshots the pacer learns what
-one call costs; once usage passes ``slow_at`` it spaces calls so that the decay keeps up,
-and it waits out blocks using ``estimated_time_to_regain_access``. Calls to one account share
-a concurrency limit, and a priority lane (pauses, rollbacks) skips the queue.
+Meta scores calls per ad account and lets the score drain over a window; the headers say how
+full the budget is (``acc_id_util_pct``) and how long it takes to drain (``reset_time_duration``),
+and the business-use-case (BUC) headers say how much of the hourly budgets is spent. The pacer
+keeps one :class:`Budget` per kind for each key and admits a call only when
+
+* no block is in force (``estimated_time_to_regain_access``, or a rate-limit error's wait),
+* the level, drained to now, plus one call's cost for each call in flight and for this one,
+  stays under ``target`` (the last few percent are reserved for the priority lane), and
+* above ``slow_at``, calls are spaced by :func:`spacing`, a proportional controller that
+  settles where the drain refills exactly what the calls spend: the tier's ceiling, no more.
+
+Calls to one key share a concurrency limit; a priority call (a pause, a rollback) skips that
+queue and goes ahead of queued bulk calls.
 """
 
 from __future__ import annotations
@@ -20,17 +27,89 @@ from meta_agent.graph.usage import Usage
 Sleep = Callable[[float], Awaitable[None]]
 Now = Callable[[], float]
 
+# Every tier's ads-management score drains fully over 300 s (§7.2); hourly BUC budgets (§7.3).
+SCORE_DRAIN_PCT_PER_S = 100 / 300
+HOURLY_DRAIN_PCT_PER_S = 100 / 3600
+PRIORITY_CEILING = 99.0
+_WRITE_POINTS = 3.0
+_TIER_MAX_SCORE = {"development_access": 60.0, "standard_access": 9000.0}
+_DEFAULT_COST = 1.0
+_COST_ALPHA = 0.3
+_NEGLIGIBLE_S = 1e-6
+_MIN_SLEEP_S = 1e-3
+
+
+def admission_wait(
+    level: float, cost: float, drain: float, in_flight: int, ceiling: float
+) -> float:
+    """Seconds until one more call fits under ``ceiling`` with ``in_flight`` calls pending.
+
+    ``level`` is the budget now, in percent; ``cost`` what one call adds; ``drain`` the percent
+    recovered per second. When the calls in flight alone exceed the ceiling, the answer is the
+    time to drain to zero, so a waiter always gets a finite wait.
+    """
+    allowed = max(0.0, ceiling - (in_flight + 1) * cost)
+    if level <= allowed:
+        return 0.0
+    return (level - allowed) / drain
+
+
+def spacing(level: float, cost: float, drain: float, slow_at: float, target: float) -> float:
+    """Seconds to leave after a bulk call, given the level it will find.
+
+    Below ``slow_at``: none. At ``target``: exactly what the drain refills, ``cost / drain``.
+    In between it ramps up linearly, and above the target it spaces wider (up to 1.5 times),
+    so the level settles where spending and draining balance.
+    """
+    if level < slow_at or drain <= 0:
+        return 0.0
+    fraction = min((level - slow_at) / max(target - slow_at, 1e-9), 1.5)
+    return fraction * cost / drain
+
 
 @dataclass
-class _Meter:
+class Budget:
+    """One budget's level as last seen, how fast it drains and what one call costs (percent)."""
+
+    drain: float
+    level: float = 0.0
+    seen_at: float = 0.0
+    cost: float = _DEFAULT_COST
+    trust_drops: bool = True
+
+    def projected(self, now: float) -> float:
+        """The level drained to ``now``."""
+        return max(0.0, self.level - self.drain * max(0.0, now - self.seen_at))
+
+    def observe(self, level: float, now: float) -> None:
+        """Take a fresh reading, learning the cost of one call from the rise since the last."""
+        expected = self.projected(now)
+        rise = level - expected
+        if rise > 0:
+            # Capped so that a response read out of order cannot inflate the estimate.
+            rise = min(rise, 3 * self.cost)
+            self.cost += _COST_ALPHA * (rise - self.cost)
+        # A lower reading than the drain allows is a stale response, unless drops are trusted.
+        self.level = level if self.trust_drops else max(level, expected)
+        self.seen_at = now
+
+
+@dataclass
+class Meter:
     """What the pacer knows about one budget holder (an ad account, or the app)."""
 
+    score: Budget = field(default_factory=lambda: Budget(SCORE_DRAIN_PCT_PER_S, trust_drops=False))
+    hourly: Budget = field(default_factory=lambda: Budget(HOURLY_DRAIN_PCT_PER_S))
     usage: Usage = field(default_factory=Usage)
-    seen_at: float = 0.0
-    cost_pct: float = 1.0
+    tier: str | None = None
     blocked_until: float = 0.0
     next_slot: float = 0.0
     in_flight: int = 0
+    priority_waiting: int = 0
+    lane_clear: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def __post_init__(self) -> None:
+        self.lane_clear.set()
 
 
 class Pacer:
@@ -49,77 +128,105 @@ class Pacer:
         self._sleep = sleep
         self.slow_at = slow_at
         self.target = target
-        self._meters: dict[str, _Meter] = {}
+        self._meters: dict[str, Meter] = {}
         self._max_concurrency = max_concurrency
         self._semaphores: dict[str, asyncio.Semaphore] = {}
 
-    def meter(self, key: str) -> _Meter:
+    def meter(self, key: str) -> Meter:
         """The meter for ``key`` (created empty on first use)."""
-        return self._meters.setdefault(key, _Meter())
+        return self._meters.setdefault(key, Meter())
 
     @asynccontextmanager
     async def slot(self, key: str, *, priority: bool = False) -> AsyncIterator[None]:
-        """Wait until a call on ``key`` may go out, then hold a concurrency slot for it."""
+        """Wait until a call on ``key`` may go out, then hold a concurrency slot for it.
+
+        A ``priority`` call skips the concurrency queue and may use the reserve above
+        ``target``; it still waits out blocks.
+        """
         meter = self.meter(key)
         if priority:
-            await self._wait_turn(meter)
+            await self._wait_priority(meter)
             async with self._in_flight(meter):
                 yield
             return
         semaphore = self._semaphores.setdefault(key, asyncio.Semaphore(self._max_concurrency))
         async with semaphore:
-            await self._wait_turn(meter)
+            await self._wait_turn(meter, self.target, bulk=True)
             async with self._in_flight(meter):
                 yield
 
     @staticmethod
     @asynccontextmanager
-    async def _in_flight(meter: _Meter) -> AsyncIterator[None]:
-        meter.in_flight += 1
+    async def _in_flight(meter: Meter) -> AsyncIterator[None]:
+        # Counted up by _wait_turn in the same step that admits the call.
         try:
             yield
         finally:
             meter.in_flight -= 1
 
-    async def _wait_turn(self, meter: _Meter) -> None:
+    async def _wait_priority(self, meter: Meter) -> None:
+        meter.priority_waiting += 1
+        meter.lane_clear.clear()
+        try:
+            await self._wait_turn(meter, PRIORITY_CEILING, bulk=False)
+        finally:
+            meter.priority_waiting -= 1
+            if meter.priority_waiting == 0:
+                meter.lane_clear.set()
+
+    async def _wait_turn(self, meter: Meter, ceiling: float, *, bulk: bool) -> None:
         while True:
+            if bulk and not meter.lane_clear.is_set():
+                await meter.lane_clear.wait()
+                continue
             now = self._now()
-            ready_at = max(meter.blocked_until, meter.next_slot)
-            if ready_at <= now:
-                meter.next_slot = now + self._gap(meter, now)
+            wait = self._wait_seconds(meter, now, ceiling, bulk=bulk)
+            if wait <= _NEGLIGIBLE_S:
+                if bulk:
+                    meter.next_slot = now + self._spacing(meter, now)
+                meter.in_flight += 1
                 return
-            await self._sleep(ready_at - now)
+            # A floor, so that a clock whose resolution is coarser than the wait still moves.
+            await self._sleep(max(wait, _MIN_SLEEP_S))
 
-    def _gap(self, meter: _Meter, now: float) -> float:
-        """Seconds to leave before the next call so usage stays under ``target``."""
-        level = self._projected(meter, now) + meter.in_flight * meter.cost_pct
-        decay_per_s = self._decay_rate(meter)
-        if level < self.slow_at or decay_per_s <= 0:
-            return 0.0
-        # At the target, spend only what decays: one call per (cost / decay rate) seconds;
-        # between slow_at and target, ramp up to that; above it, slower still.
-        fraction = min((level - self.slow_at) / max(self.target - self.slow_at, 1e-9), 1.5)
-        return fraction * meter.cost_pct / decay_per_s
+    def _wait_seconds(self, meter: Meter, now: float, ceiling: float, *, bulk: bool) -> float:
+        waits = [meter.blocked_until - now]
+        if bulk:
+            waits.append(meter.next_slot - now)
+        for budget in (meter.score, meter.hourly):
+            level = budget.projected(now)
+            waits.append(admission_wait(level, budget.cost, budget.drain, meter.in_flight, ceiling))
+        return max(waits)
 
-    def _projected(self, meter: _Meter, now: float) -> float:
-        elapsed = max(0.0, now - meter.seen_at)
-        return max(0.0, meter.usage.peak - self._decay_rate(meter) * elapsed)
-
-    @staticmethod
-    def _decay_rate(meter: _Meter) -> float:
-        usage = meter.usage
-        return usage.peak / usage.reset_seconds if usage.reset_seconds > 0 else 0.0
+    def _spacing(self, meter: Meter, now: float) -> float:
+        score = meter.score
+        level = score.projected(now) + meter.in_flight * score.cost
+        return spacing(level, score.cost, score.drain, self.slow_at, self.target)
 
     def observe(self, key: str, usage: Usage) -> None:
         """Feed the usage headers of a response (errors included) into ``key``'s meter."""
         meter = self.meter(key)
         now = self._now()
-        rise = usage.peak - self._projected(meter, now)
-        if 0 < rise < 50:
-            meter.cost_pct = 0.7 * meter.cost_pct + 0.3 * rise
-        meter.usage, meter.seen_at = usage, now
+        self._learn_tier(meter, usage.tier)
+        if usage.reset_seconds > 0 and usage.account_pct > 0:
+            # reset_time_duration is rounded up, so this is a lower bound of the true drain.
+            meter.score.drain = max(meter.score.drain, usage.account_pct / usage.reset_seconds)
+        meter.score.observe(usage.account_pct, now)
+        hourly = [usage.app_pct, usage.insights_pct, *usage.buc_pct.values()]
+        meter.hourly.observe(max(hourly), now)
+        meter.usage = usage
         if usage.blocked_for > 0:
             meter.blocked_until = max(meter.blocked_until, now + usage.blocked_for)
+
+    @staticmethod
+    def _learn_tier(meter: Meter, tier: str | None) -> None:
+        """On first sight of the tier, start from its write cost instead of a guess."""
+        if tier is None or tier == meter.tier:
+            return
+        meter.tier = tier
+        max_score = _TIER_MAX_SCORE.get(tier)
+        if max_score is not None:
+            meter.score.cost = 100 * _WRITE_POINTS / max_score
 
     def block(self, key: str, seconds: float) -> None:
         """Hold every call on ``key`` for ``seconds`` (after a rate-limit error)."""

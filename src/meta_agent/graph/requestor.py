@@ -38,6 +38,7 @@ from meta_agent.graph.usage import parse_usage
 log = structlog.get_logger("meta_agent.graph")
 
 Sleep = Callable[[float], Awaitable[None]]
+_MAX_REMEMBERED = 100_000
 _ID_SEGMENT = re.compile(r"^(act_)?\d+(:[0-9a-f]+)?$")
 
 
@@ -92,6 +93,7 @@ class Requestor:
             max_attempts=settings.max_attempts, max_elapsed=settings.max_retry_seconds
         )
         self._warned_versions: set[str] = set()
+        self._object_accounts: dict[str, str] = {}
         self._warn_version(settings.version, wall_clock())
 
     async def call(
@@ -128,7 +130,7 @@ class Requestor:
                 if decision.action == "stop":
                     raise
                 if isinstance(error, RateLimitedError):
-                    self.pacer.block(self._pacing_key(path, options), decision.seconds)
+                    self.pacer.block(self.pacing_key(path, options), decision.seconds)
                 else:
                     await self.sleep(decision.seconds)
 
@@ -141,7 +143,7 @@ class Requestor:
         options: CallOptions,
         attempt: int,
     ) -> GraphResponse:
-        key = self._pacing_key(path, options)
+        key = self.pacing_key(path, options)
         encoded = encode_params(params)
         if options.validate_only:
             encoded["execution_options"] = '["validate_only"]'
@@ -157,6 +159,7 @@ class Requestor:
             except SendFailed as failure:
                 raise self._send_failure(failure, method, path, options) from None
         usage = parse_usage(raw.headers)
+        key = self._learn_account(path, key, usage.accounts)
         self.pacer.observe(key, usage)
         outcome: ApiError | None = None
         try:
@@ -216,12 +219,27 @@ class Requestor:
                 text = text.replace(secret.get_secret_value(), "***")
         return text
 
-    @staticmethod
-    def _pacing_key(path: str, options: CallOptions) -> str:
+    def pacing_key(self, path: str, options: CallOptions) -> str:
+        """The budget a call draws on: its ad account (from the path, the caller, or learned)."""
         if options.account:
             return options.account.removeprefix("act_")
         first = path.lstrip("/").split("/", 1)[0]
-        return first.removeprefix("act_") if first.startswith("act_") else "app"
+        if first.startswith("act_"):
+            return first.removeprefix("act_")
+        return self._object_accounts.get(first, "app")
+
+    def _learn_account(self, path: str, key: str, accounts: tuple[str, ...]) -> str:
+        """Remember which account an object id belongs to, from the usage headers Meta sent.
+
+        Writes on ``/{object_id}`` name no account, but their BUC header does; the next call
+        on that object is then paced with its account's budget.
+        """
+        if key != "app" or len(accounts) != 1:
+            return key
+        first = path.lstrip("/").split("/", 1)[0]
+        if first and len(self._object_accounts) < _MAX_REMEMBERED:
+            self._object_accounts[first] = accounts[0]
+        return accounts[0]
 
     def _check_served_version(self, headers: Mapping[str, str]) -> None:
         served = headers.get("facebook-api-version")

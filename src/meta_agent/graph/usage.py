@@ -23,6 +23,7 @@ class Usage:
     app_pct: float = 0.0
     insights_pct: float = 0.0
     tier: str | None = None
+    accounts: tuple[str, ...] = ()
 
     @property
     def peak(self) -> float:
@@ -43,7 +44,8 @@ def parse_usage(headers: Mapping[str, str]) -> Usage:
     account = _json(lower.get("x-ad-account-usage"))
     app = _json(lower.get("x-app-usage"))
     insights = _json(lower.get("x-fb-ads-insights-throttle"))
-    buc_pct, regain, tier = _buc(_json(lower.get("x-business-use-case-usage")))
+    buc = _json(lower.get("x-business-use-case-usage"))
+    buc_pct, regain, tier = _buc(buc)
     return Usage(
         account_pct=_num(account.get("acc_id_util_pct")),
         reset_seconds=_num(account.get("reset_time_duration")),
@@ -52,6 +54,8 @@ def parse_usage(headers: Mapping[str, str]) -> Usage:
         app_pct=max(_num(app.get(k)) for k in ("call_count", "total_time", "total_cputime")),
         insights_pct=max(_num(insights.get("app_id_util_pct")), _num(insights.get("acc_id_util_pct"))),
         tier=str(account.get("ads_api_access_tier") or tier or "") or None,
+        # BUC usage is keyed by the ad account the call touched (digits, no act_ prefix).
+        accounts=tuple(str(key) for key in buc),
     )
 
 

@@ -11,6 +11,7 @@ import typer
 from pydantic import SecretStr, ValidationError
 from rich.console import Console
 
+from meta_agent.observability.logging import configure_logging
 from meta_agent.sandbox import SandboxConfig, create_app, parse_fault_spec
 from meta_agent.sandbox.config import DEFAULT_TOKEN, Tier
 from meta_agent.sandbox.faults import FaultScript
@@ -22,6 +23,20 @@ app = typer.Typer(
     add_completion=False,
 )
 console = Console(stderr=True)
+
+
+@app.callback()
+def _setup(
+    log_level: Annotated[
+        str,
+        typer.Option(help="Log events at this level and above to stderr (DEBUG, INFO, WARNING)."),
+    ] = "WARNING",
+) -> None:
+    """Configure logging once for every command."""
+    if log_level.upper() not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
+        _usage_error(f"--log-level {log_level}: choose DEBUG, INFO, WARNING or ERROR")
+    configure_logging(log_level)
+
 
 EXIT_USAGE = 2
 

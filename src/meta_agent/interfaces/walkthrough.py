@@ -1,6 +1,7 @@
 """A scripted launch rehearsal against the embedded sandbox (the README's first command).
 
-It drives the sandbox over its real HTTP interface, in process, the way any client would:
+It drives the sandbox through meta-agent's own Graph client, in process over the ASGI
+transport, the way it would drive Meta:
 list accounts, upload an image, send the whole campaign structure in one batch, show how a
 bad budget is refused, activate, let a simulated week pass and read the results back.
 """
@@ -13,12 +14,15 @@ import struct
 import time
 import zlib
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlencode
 
-import httpx2
+from pydantic import SecretStr
 from rich.console import Console
 from rich.table import Table
 
+from meta_agent.errors import InvalidParameterError
+from meta_agent.graph.client import GraphClient
+from meta_agent.graph.settings import GraphSettings
 from meta_agent.sandbox import ManualClock, SandboxConfig, create_app
 from meta_agent.sandbox.config import DEFAULT_TOKEN
 from meta_agent.sandbox.state import PAGE_ID
@@ -42,107 +46,95 @@ def solid_png(width: int, height: int, rgb: tuple[int, int, int]) -> bytes:
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", raw) + chunk(b"IEND", b"")
 
 
-class _Api:
-    """Just enough of a Graph client for the rehearsal."""
-
-    def __init__(self, client: httpx2.AsyncClient) -> None:
-        self.client = client
-
-    async def call(self, method: str, path: str, **params: Any) -> Any:
-        encoded = {k: json.dumps(v) if isinstance(v, dict | list) else v for k, v in params.items()}
-        url = f"/{VERSION}/{path}"
-        query = {"access_token": TOKEN}
-        if method == "GET":
-            response = await self.client.get(url, params={**query, **encoded})
-        else:
-            response = await self.client.request(method, url, params=query, data=encoded)
-        return response.json()
-
-
 async def run_walkthrough(console: Console, *, quiet: bool = False) -> dict[str, Any]:
     """Run the rehearsal, printing each step; returns a summary for ``--json``."""
     clock = ManualClock(start=time.time())
     app = create_app(SandboxConfig(seed=7), clock=clock)
-    transport = httpx2.ASGITransport(app=app)
+    settings = GraphSettings(access_token=SecretStr(DEFAULT_TOKEN), base_url="http://sandbox.local")
 
     def say(*renderables: Any) -> None:
         if not quiet:
             console.print(*renderables)
 
-    async with httpx2.AsyncClient(transport=transport, base_url="http://sandbox.local") as http:
-        api = _Api(http)
-        accounts = await api.call(
-            "GET", "me/adaccounts", fields="account_id,name,currency,timezone_name"
+    async with GraphClient(settings, app=app, now=clock.now, sleep=clock.sleep) as graph:
+        accounts = await graph.get(
+            "me/adaccounts", {"fields": "account_id,name,currency,timezone_name"}
         )
         say(
             _table(
                 "Ad accounts", accounts["data"], ["account_id", "name", "currency", "timezone_name"]
             )
         )
-        image = await api.call(
-            "POST", f"{ACCOUNT}/adimages", bytes=_b64(solid_png(1080, 1080, (201, 111, 47)))
+        image = await graph.post(
+            f"{ACCOUNT}/adimages", {"bytes": _b64(solid_png(1080, 1080, (201, 111, 47)))}
         )
         image_hash = next(iter(image["images"].values()))["hash"]
         say(f"Uploaded image [bold]{image_hash}[/]")
-        refused = await api.call(
-            "POST",
-            f"{ACCOUNT}/campaigns",
-            name="Too small",
-            objective="OUTCOME_TRAFFIC",
-            special_ad_categories=[],
-            status="PAUSED",
-            daily_budget=100,
-        )
-        say(_refusal(refused))
-        created = await _launch_in_one_batch(http, image_hash)
+        say(await _refused_budget(graph))
+        created = await _launch_in_one_batch(graph, image_hash)
         say(_table("Created in one batch request (all PAUSED)", created, ["name", "id"]))
         for object_id in (created[0]["id"], created[1]["id"], created[3]["id"]):
-            await api.call("POST", object_id, status="ACTIVE")
+            await graph.post(object_id, {"status": "ACTIVE"})
         clock.advance(WEEK)
         say("Activated, then let one simulated week pass.")
-        insights = await api.call(
-            "GET",
+        totals = await graph.get(
             f"{ACCOUNT}/insights",
-            level="campaign",
-            date_preset="last_7d",
-            fields="campaign_name,impressions,clicks,spend,ctr,cpc",
+            {
+                "level": "campaign",
+                "date_preset": "last_7d",
+                "fields": "campaign_name,impressions,clicks,spend,ctr,cpc",
+            },
         )
         say(
             _table(
                 "Last 7 days",
-                insights.get("data", []),
+                totals["data"],
                 ["campaign_name", "impressions", "clicks", "spend", "ctr", "cpc"],
             )
         )
-        platforms = await api.call(
-            "GET",
+        platforms = await graph.get(
             f"{ACCOUNT}/insights",
-            date_preset="last_7d",
-            breakdowns="publisher_platform",
-            fields="impressions,spend",
+            {
+                "date_preset": "last_7d",
+                "breakdowns": "publisher_platform",
+                "fields": "impressions,spend",
+            },
         )
         say(
-            _table(
-                "By platform",
-                platforms.get("data", []),
-                ["publisher_platform", "impressions", "spend"],
-            )
+            _table("By platform", platforms["data"], ["publisher_platform", "impressions", "spend"])
         )
-        counts = (await http.get("/_sandbox/requests")).json()
-    say(
-        f"{counts['total']} Graph calls served by the sandbox. Try `meta-agent sandbox` to keep one running."
-    )
+    calls = app.state.sandbox.counters.total
+    say(f"{calls} Graph calls served by the sandbox. Try `meta-agent sandbox` to keep one running.")
     return {
         "accounts": accounts["data"],
         "image_hash": image_hash,
         "created": created,
-        "insights": insights.get("data", []),
-        "by_platform": platforms.get("data", []),
-        "graph_calls": counts["total"],
+        "insights": totals["data"],
+        "by_platform": platforms["data"],
+        "graph_calls": calls,
     }
 
 
-async def _launch_in_one_batch(http: httpx2.AsyncClient, image_hash: str) -> list[dict[str, str]]:
+async def _refused_budget(graph: GraphClient) -> str:
+    """A campaign budget under the INR floor, refused the way Meta refuses it."""
+    try:
+        await graph.post(
+            f"{ACCOUNT}/campaigns",
+            {
+                "name": "Too small",
+                "objective": "OUTCOME_TRAFFIC",
+                "special_ad_categories": [],
+                "status": "PAUSED",
+                "daily_budget": 100,
+            },
+        )
+    except InvalidParameterError as error:
+        blamed = ".".join(error.blame_fields[0]) if error.blame_fields else "?"
+        return f"Refused as Meta would: [red]({error.code}/{error.subcode})[/] {blamed}: {error.user_message}"
+    return "[red]The sandbox accepted a budget under the floor[/]"
+
+
+async def _launch_in_one_batch(graph: GraphClient, image_hash: str) -> list[dict[str, str]]:
     targeting = {
         "geo_locations": {"countries": ["IN"]},
         "age_min": 21,
@@ -191,15 +183,15 @@ async def _launch_in_one_batch(http: httpx2.AsyncClient, image_hash: str) -> lis
             status="PAUSED",
         ),
     ]
-    response = await http.post(
-        f"/{VERSION}/", params={"access_token": TOKEN}, data={"batch": json.dumps(items)}
-    )
-    slots = response.json()
-    names = ["Diwali Coffee Launch", "India 21-45", "Roast hero image", "Roast hero ad"]
+    slots = await graph.post("", {"batch": items})
     return [
-        {"name": name, "id": json.loads(slot["body"]).get("id", "?") if slot else "?"}
-        for name, slot in zip(names, slots, strict=True)
+        {"name": _display(item), "id": json.loads(slot["body"]).get("id", "?") if slot else "?"}
+        for item, slot in zip(items, slots, strict=True)
     ]
+
+
+def _display(item: dict[str, Any]) -> str:
+    return str(dict(parse_qsl(str(item["body"])))["name"])
 
 
 def _item(ref: str, url: str, **body: Any) -> dict[str, Any]:
@@ -213,14 +205,6 @@ def _item(ref: str, url: str, **body: Any) -> dict[str, Any]:
         "body": urlencode(encoded),
         "omit_response_on_success": False,
     }
-
-
-def _refusal(body: dict[str, Any]) -> str:
-    error = body.get("error", {})
-    return (
-        f"Refused as Meta would: [red]({error.get('code')}/{error.get('error_subcode')})[/] "
-        f"{error.get('error_user_msg') or error.get('message')}"
-    )
 
 
 def _table(title: str, rows: list[dict[str, Any]], columns: list[str]) -> Table:

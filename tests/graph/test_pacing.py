@@ -1,0 +1,285 @@
+"""The pacer: its arithmetic, and against the sandbox's development tier (60 points, writes 3)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import pytest
+import structlog
+from starlette.applications import Starlette
+from starlette.types import Receive, Scope, Send
+
+from meta_agent import errors
+from meta_agent.graph.pacing import (
+    Budget,
+    Pacer,
+    admission_wait,
+    spacing,
+)
+from meta_agent.graph.requestor import CallOptions, Requestor
+from meta_agent.graph.usage import Usage
+from meta_agent.sandbox import ManualClock, Sandbox, SandboxConfig
+from tests.conftest import INR_ACCOUNT, Graph
+from tests.graph.conftest import make_requestor
+
+ACCOUNT_KEY = INR_ACCOUNT.removeprefix("act_")
+CAMPAIGN = {
+    "name": "Paced",
+    "objective": "OUTCOME_TRAFFIC",
+    "special_ad_categories": [],
+    "status": "PAUSED",
+    "is_adset_budget_sharing_enabled": False,
+}
+THROTTLE_CODES = {4, 17, 32, 613, *range(80000, 80015)}
+
+
+# -- the arithmetic ------------------------------------------------------------------------------
+
+
+def test_admission_is_free_while_the_call_fits() -> None:
+    """Level plus this call and those in flight under the ceiling: no wait."""
+    assert admission_wait(level=50, cost=5, drain=0.2, in_flight=2, ceiling=95) == 0.0
+
+
+def test_admission_waits_for_the_drain() -> None:
+    """At 90 % with one 5 % call in flight, the next waits for 5 % to drain: 25 s at 0.2 %/s."""
+    assert admission_wait(level=90, cost=5, drain=0.2, in_flight=1, ceiling=95) == pytest.approx(25)
+
+
+def test_admission_wait_stays_finite_when_in_flight_calls_fill_the_budget() -> None:
+    """Calls in flight alone above the ceiling: wait until the level is zero, never forever."""
+    assert admission_wait(level=10, cost=30, drain=0.5, in_flight=4, ceiling=95) == pytest.approx(
+        20
+    )
+
+
+@pytest.mark.parametrize(
+    ("level", "expected"),
+    [(50, 0.0), (75, 0.0), (85, 12.5), (95, 25.0), (200, 37.5)],
+    ids=["below-slow-at", "at-slow-at", "halfway", "at-target", "capped-above"],
+)
+def test_spacing_ramps_to_the_sustainable_gap(level: float, expected: float) -> None:
+    """No gap below slow_at; cost/drain at the target (5 % / 0.2 %/s = 25 s); capped at 1.5x."""
+    assert spacing(level, cost=5, drain=0.2, slow_at=75, target=95) == pytest.approx(expected)
+
+
+def test_budget_projects_the_drain() -> None:
+    """A reading drains linearly with time and never below zero."""
+    budget = Budget(drain=2.0, level=50, seen_at=100)
+    assert budget.projected(110) == 30
+    assert budget.projected(200) == 0
+
+
+def test_budget_learns_cost_from_rises_and_caps_spikes() -> None:
+    """Consecutive readings teach the cost of a call; a reading out of order cannot inflate it."""
+    budget = Budget(drain=1.0, cost=5.0)
+    budget.observe(5.0, now=0)
+    assert budget.cost == pytest.approx(5.0)
+    budget.observe(100.0, now=0)  # a 95-point jump: counted as at most 3x the estimate
+    assert budget.cost == pytest.approx(5.0 + 0.3 * 10.0)
+
+
+def test_score_ignores_stale_drops_but_hourly_trusts_resets() -> None:
+    """The score keeps the drained level over a lower stale reading; hourly windows may reset."""
+    score = Budget(drain=1.0, level=80, seen_at=0, trust_drops=False)
+    score.observe(60.0, now=10)
+    assert score.level == 70
+    hourly = Budget(drain=1.0, level=80, seen_at=0)
+    hourly.observe(0.0, now=10)
+    assert hourly.level == 0
+
+
+def _pacer(clock: ManualClock, **kwargs: Any) -> Pacer:
+    return Pacer(now=clock.now, sleep=clock.sleep, **kwargs)
+
+
+def test_observe_learns_drain_tier_cost_and_blocks(clock: ManualClock) -> None:
+    """Headers teach the drain (pct / reset), a write's cost from the tier, and the block's end."""
+    pacer = _pacer(clock)
+    pacer.observe("1", Usage(account_pct=5, reset_seconds=0.2, tier="development_access"))
+    meter = pacer.meter("1")
+    assert meter.score.drain == pytest.approx(25.0)
+    assert meter.score.cost == pytest.approx(5.0)
+    assert meter.blocked_until == 0
+    pacer.observe(
+        "1",
+        Usage(
+            account_pct=100, reset_seconds=300, buc_pct={"ads_management": 3}, regain_seconds=300
+        ),
+    )
+    assert meter.score.drain == pytest.approx(
+        25.0
+    )  # the block's long reset does not lower the learned drain
+    assert meter.blocked_until == clock.now() + 300
+    assert meter.hourly.level == 3
+
+
+def test_defaults_follow_metas_windows(clock: ManualClock) -> None:
+    """Before any header, a meter drains its score over 300 s and hourly budgets over an hour."""
+    meter = _pacer(clock).meter("1")
+    assert meter.score.drain == pytest.approx(100 / 300)
+    assert meter.hourly.drain == pytest.approx(100 / 3600)
+
+
+async def test_block_holds_bulk_and_priority_alike(clock: ManualClock) -> None:
+    """After block(), even a priority call waits until the block has passed."""
+    pacer = _pacer(clock)
+    pacer.block("1", 42)
+    started = clock.now()
+    async with pacer.slot("1", priority=True):
+        assert clock.now() - started == pytest.approx(42)
+
+
+# -- against the development tier ---------------------------------------------------------------
+
+
+class _Probe:
+    """ASGI middleware in front of the sandbox: counts requests in flight, records arrival order,
+    and can hold requests at a gate (so a test can see what is queued where)."""
+
+    def __init__(self, app: Starlette) -> None:
+        self.app = app
+        self.in_flight = 0
+        self.max_in_flight = 0
+        self.arrivals: list[str] = []
+        self.gate = asyncio.Event()
+        self.gate.set()
+        self._arrived = asyncio.Condition()
+
+    async def wait_for_arrivals(self, count: int) -> None:
+        """Return once ``count`` requests have reached the probe."""
+        # A real-time bound only so that a regression fails fast instead of hanging.
+        async with asyncio.timeout(2), self._arrived:
+            await self._arrived.wait_for(lambda: len(self.arrivals) >= count)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        async with self._arrived:
+            self.arrivals.append(f"{scope['method']} {scope['path']}")
+            self._arrived.notify_all()
+        self.in_flight += 1
+        self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        try:
+            await self.gate.wait()
+            for _ in range(3):  # let other callers pile up, as real latency would
+                await asyncio.sleep(0)
+            await self.app(scope, receive, send)
+        finally:
+            self.in_flight -= 1
+
+
+def _throttled(logs: Sequence[Mapping[str, Any]]) -> int:
+    return sum(
+        1 for e in logs if e["event"] == "graph.request.completed" and e["code"] in THROTTLE_CODES
+    )
+
+
+def _usage(logs: Sequence[Mapping[str, Any]]) -> list[float]:
+    return [e["usage_pct"] for e in logs if e["event"] == "graph.request.completed"]
+
+
+class TestDevelopmentTier:
+    """The pacer against the sandbox's development-tier scoring, on a manual clock."""
+
+    @pytest.fixture
+    def config(self) -> SandboxConfig:
+        return SandboxConfig(tier="development")
+
+    @pytest.fixture
+    def strict(self, app: Starlette, clock: ManualClock) -> Requestor:
+        """A requestor that never retries, so any throttling error would surface."""
+        return make_requestor(app, clock, max_attempts=1)
+
+    async def test_concurrent_writes_are_never_throttled(
+        self, strict: Requestor, sandbox: Sandbox
+    ) -> None:
+        """45 writes gathered at once (135 points on a 60-point budget) all succeed, none refused."""
+        with structlog.testing.capture_logs() as logs:
+            await asyncio.gather(
+                *(
+                    strict.call("POST", f"{INR_ACCOUNT}/campaigns", {**CAMPAIGN, "name": f"c{i}"})
+                    for i in range(45)
+                )
+            )
+        assert len(list(sandbox.state.of_kind("campaign"))) == 45
+        assert _throttled(logs) == 0
+        assert max(_usage(logs)) <= strict.pacer.target
+
+    async def test_sequential_writes_use_most_of_the_ceiling(
+        self, strict: Requestor, clock: ManualClock
+    ) -> None:
+        """Past the initial budget, writes go out at >= 0.8 of the tier's ceiling (60 pts / 300 s / 3)."""
+        ceiling = 60 / 300 / 3
+        for index in range(20):  # the budget a fresh account starts with
+            await strict.call("POST", f"{INR_ACCOUNT}/campaigns", {**CAMPAIGN, "name": f"a{index}"})
+        started = clock.now()
+        for index in range(30):
+            await strict.call("POST", f"{INR_ACCOUNT}/campaigns", {**CAMPAIGN, "name": f"b{index}"})
+        assert 30 / (clock.now() - started) >= 0.8 * ceiling
+
+    async def test_block_is_waited_out_from_regain_time(
+        self, requestor: Requestor, graph: Graph, clock: ManualClock
+    ) -> None:
+        """Blocked by others' calls, the client waits estimated_time_to_regain_access, then succeeds."""
+        for index in range(21):  # the 21st write passes 60 points: the account is blocked 300 s
+            await graph.post(
+                f"{INR_ACCOUNT}/campaigns",
+                **{**CAMPAIGN, "name": f"raw{index}", "special_ad_categories": "[]"},
+            )
+        started = clock.now()
+        with structlog.testing.capture_logs() as logs:
+            await requestor.call("POST", f"{INR_ACCOUNT}/campaigns", CAMPAIGN)
+            await requestor.call("POST", f"{INR_ACCOUNT}/campaigns", CAMPAIGN)
+        assert _throttled(logs) == 1  # only the call that discovered the block
+        assert 300 <= clock.now() - started < 310
+
+    async def test_error_responses_feed_the_meter(self, strict: Requestor) -> None:
+        """A refused write still carries usage headers, and the pacer takes them in."""
+        with pytest.raises(errors.InvalidParameterError):
+            await strict.call("POST", f"{INR_ACCOUNT}/campaigns", {**CAMPAIGN, "objective": "NOPE"})
+        meter = strict.pacer.meter(ACCOUNT_KEY)
+        assert meter.score.level == pytest.approx(5.0)  # 3 of 60 points
+        assert meter.usage.tier == "development_access"
+
+    async def test_block_learned_from_an_error_response(
+        self, strict: Requestor, graph: Graph, clock: ManualClock
+    ) -> None:
+        """A throttling error's headers block the meter, so the next call waits instead of failing."""
+        for index in range(21):
+            await graph.post(
+                f"{INR_ACCOUNT}/campaigns",
+                **{**CAMPAIGN, "name": f"raw{index}", "special_ad_categories": "[]"},
+            )
+        with pytest.raises(errors.RateLimitedError):
+            await strict.call("GET", INR_ACCOUNT)
+        assert strict.pacer.meter(ACCOUNT_KEY).blocked_until == pytest.approx(clock.now() + 300)
+        assert (await strict.call("GET", INR_ACCOUNT)).status == 200
+
+    async def test_concurrency_is_bounded(self, app: Starlette, clock: ManualClock) -> None:
+        """50 reads gathered at once: at most max_concurrency are ever in flight, and that many are."""
+        probe = _Probe(app)
+        requestor = make_requestor(probe, clock, max_concurrency=8)  # type: ignore[arg-type]
+        await asyncio.gather(
+            *(requestor.call("GET", INR_ACCOUNT, {"fields": "name"}) for _ in range(50))
+        )
+        assert probe.max_in_flight == 8
+        assert len(probe.arrivals) == 50
+
+    async def test_priority_call_overtakes_queued_bulk_reads(
+        self, app: Starlette, clock: ManualClock
+    ) -> None:
+        """With 8 bulk reads in flight and 42 queued, a priority call goes out before the 42."""
+        probe = _Probe(app)
+        probe.gate.clear()
+        requestor = make_requestor(probe, clock, max_concurrency=8)  # type: ignore[arg-type]
+        bulk = [asyncio.create_task(requestor.call("GET", INR_ACCOUNT)) for _ in range(50)]
+        await probe.wait_for_arrivals(8)
+        pause = asyncio.create_task(
+            requestor.call("GET", f"{INR_ACCOUNT}/campaigns", options=CallOptions(priority=True))
+        )
+        await probe.wait_for_arrivals(9)
+        probe.gate.set()
+        await asyncio.gather(pause, *bulk)
+        assert probe.arrivals.index(f"GET /v25.0/{INR_ACCOUNT}/campaigns") == 8
+        assert len(probe.arrivals) == 51
