@@ -20,7 +20,9 @@ from contextlib import contextmanager
 
 import httpx2
 
-TOKEN = "sandbox-token"
+from meta_agent.sandbox.config import DEFAULT_TOKEN
+
+TOKEN = DEFAULT_TOKEN
 ACCOUNT = "act_1234567890"
 BASELINE_APP = """
 import uvicorn
@@ -78,8 +80,13 @@ def main() -> None:
     baseline_cmd = [sys.executable, "-c", BASELINE_APP % baseline_port]
     base = f"http://127.0.0.1:{sandbox_port}"
     with server(baseline_cmd, f"http://127.0.0.1:{baseline_port}/") as _, httpx2.Client() as client:
-        baseline = rate(args.seconds, lambda: _get(client, f"http://127.0.0.1:{baseline_port}/v25.0/{ACCOUNT}"))
-    with server(sandbox_cmd, f"{base}/_sandbox/health") as ready_s, httpx2.Client(base_url=base) as client:
+        baseline = rate(
+            args.seconds, lambda: _get(client, f"http://127.0.0.1:{baseline_port}/v25.0/{ACCOUNT}")
+        )
+    with (
+        server(sandbox_cmd, f"{base}/_sandbox/health") as ready_s,
+        httpx2.Client(base_url=base) as client,
+    ):
         params = {"access_token": TOKEN, "fields": "id,name,currency"}
         reads = rate(args.seconds, lambda: _get(client, f"/v25.0/{ACCOUNT}", params))
         batch = [{"method": "GET", "relative_url": f"{ACCOUNT}?fields=id,name"}] * 50
@@ -87,8 +94,12 @@ def main() -> None:
         items = rate(args.seconds, lambda: _batch(client, body))
     print(f"sandbox ready in                 {ready_s:8.2f} s   (target < 2 s)")
     print(f"baseline constant-JSON reads/s   {baseline:8.0f}")
-    print(f"sandbox node reads/s             {reads:8.0f}   ratio {reads / baseline:4.2f}   (target >= 500/s)")
-    print(f"sandbox batch items/s            {items:8.0f}   ratio {items / baseline:4.2f}   (50 items a batch)")
+    print(
+        f"sandbox node reads/s             {reads:8.0f}   ratio {reads / baseline:4.2f}   (target >= 500/s)"
+    )
+    print(
+        f"sandbox batch items/s            {items:8.0f}   ratio {items / baseline:4.2f}   (50 items a batch)"
+    )
 
 
 def _get(client: httpx2.Client, url: str, params: dict[str, str] | None = None) -> int:

@@ -61,7 +61,9 @@ def test_sandbox_subprocess_serves_and_prints_banner() -> None:
         deadline = time.monotonic() + 20
         while True:
             try:
-                response = httpx2.get(f"http://127.0.0.1:{port}/v25.0/me/adaccounts", params={"access_token": TOKEN})
+                response = httpx2.get(
+                    f"http://127.0.0.1:{port}/v25.0/me/adaccounts", params={"access_token": TOKEN}
+                )
                 break
             except httpx2.TransportError:
                 assert time.monotonic() < deadline, "sandbox did not start"

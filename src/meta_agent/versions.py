@@ -61,7 +61,9 @@ def sunset_warning(name: str, today: date, warn_days: int = 30) -> str | None:
     if sunset is None:
         return None
     if today > sunset:
-        return f"{name} passed its Marketing API sunset on {sunset}; Meta serves it as a newer version"
+        return (
+            f"{name} passed its Marketing API sunset on {sunset}; Meta serves it as a newer version"
+        )
     if (sunset - today).days <= warn_days:
         return f"{name} reaches its Marketing API sunset on {sunset}; move to {NEWEST}"
     return None

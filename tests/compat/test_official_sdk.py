@@ -18,9 +18,9 @@ from facebook_business.adobjects.adaccount import AdAccount
 from facebook_business.adobjects.adimage import AdImage
 from facebook_business.adobjects.adreportrun import AdReportRun
 from facebook_business.adobjects.adset import AdSet
-from facebook_business.adobjects.user import User
 from facebook_business.adobjects.advideo import AdVideo
 from facebook_business.adobjects.campaign import Campaign
+from facebook_business.adobjects.user import User
 from facebook_business.api import FacebookAdsApi
 from facebook_business.exceptions import FacebookRequestError
 from facebook_business.session import FacebookSession
@@ -66,7 +66,9 @@ class Harness:
         self.server.__enter__()
         session = FacebookSession(access_token=TOKEN)
         session.GRAPH = self.server.url  # the only change: where the SDK sends requests
-        session.requests.mount("https://graph-video.facebook.com", _VideoHostRedirect(self.server.url))
+        session.requests.mount(
+            "https://graph-video.facebook.com", _VideoHostRedirect(self.server.url)
+        )
         self.api = FacebookAdsApi(session, api_version="v25.0")
         FacebookAdsApi.set_default_api(self.api)
         return self
@@ -183,18 +185,28 @@ def test_sync_and_async_insights(sdk: Harness) -> None:
         params={
             "object_story_spec": {
                 "page_id": PAGE_ID,
-                "link_data": {"link": "https://example.com", "picture": "https://example.com/p.png"},
+                "link_data": {
+                    "link": "https://example.com",
+                    "picture": "https://example.com/p.png",
+                },
             }
         }
     )
     ad = account.create_ad(
-        params={"name": "live", "adset_id": adset["id"], "creative": {"creative_id": creative["id"]}, "status": "ACTIVE"}
+        params={
+            "name": "live",
+            "adset_id": adset["id"],
+            "creative": {"creative_id": creative["id"]},
+            "status": "ACTIVE",
+        }
     )
     Campaign(campaign["id"]).api_update(params={"status": "ACTIVE"})
     AdSet(adset["id"]).api_update(params={"status": "ACTIVE"})
     sdk.clock.advance(3 * 86400)
     fields = ["ad_id", "impressions", "spend"]
-    rows = list(account.get_insights(fields=fields, params={"level": "ad", "date_preset": "last_7d"}))
+    rows = list(
+        account.get_insights(fields=fields, params={"level": "ad", "date_preset": "last_7d"})
+    )
     assert [r["ad_id"] for r in rows] == [ad["id"]]
     assert float(rows[0]["spend"]) > 0
     report = account.get_insights(
@@ -236,14 +248,20 @@ def test_invalid_input_raises_request_error_with_code_and_subcode(sdk: Harness) 
     assert error.api_blame_field_specs() is not None
 
 
+def _first_error(call: Any, attempts: int) -> FacebookRequestError:
+    for index in range(attempts):
+        try:
+            call(index)
+        except FacebookRequestError as error:
+            return error
+    raise AssertionError(f"no FacebookRequestError in {attempts} calls")
+
+
 def test_throttling_raises_request_error_17() -> None:
     """On the development tier, the SDK sees 17/2446079 once the account's score is spent."""
     with Harness(SandboxConfig(tier="development")):
         account = AdAccount(INR_ACCOUNT)
-        with pytest.raises(FacebookRequestError) as caught:
-            for index in range(40):
-                _campaign(account, f"Throttle {index}")
-        error = caught.value
+        error = _first_error(lambda index: _campaign(account, f"Throttle {index}"), attempts=40)
         assert (error.api_error_code(), error.api_error_subcode()) == (17, 2446079)
         usage = json.loads(error.http_headers()["x-business-use-case-usage"])
         assert usage["1234567890"][0]["estimated_time_to_regain_access"] > 0

@@ -26,7 +26,9 @@ async def test_objects_lists_deleted_ones_too(graph: Graph, client: httpx2.Async
     assert [(o["id"], o["effective_status"]) for o in listed["data"]] == [(campaign_id, "DELETED")]
 
 
-async def test_reset_forgets_objects_but_keeps_identity(graph: Graph, client: httpx2.AsyncClient) -> None:
+async def test_reset_forgets_objects_but_keeps_identity(
+    graph: Graph, client: httpx2.AsyncClient
+) -> None:
     """Reset returns to the seeded accounts and Page."""
     await graph.post(f"{INR_ACCOUNT}/campaigns", **CAMPAIGN)
     await client.post("/_sandbox/reset")
@@ -35,7 +37,9 @@ async def test_reset_forgets_objects_but_keeps_identity(graph: Graph, client: ht
     assert (await graph.get(INR_ACCOUNT)).status_code == 200
 
 
-async def test_state_round_trips_through_the_admin_api(graph: Graph, client: httpx2.AsyncClient) -> None:
+async def test_state_round_trips_through_the_admin_api(
+    graph: Graph, client: httpx2.AsyncClient
+) -> None:
     """A saved state loaded back restores objects and the id counter."""
     first = (await graph.post(f"{INR_ACCOUNT}/campaigns", **CAMPAIGN)).json()["id"]
     saved = (await client.get("/_sandbox/state")).json()
@@ -64,7 +68,9 @@ async def test_request_counters_by_route(graph: Graph, client: httpx2.AsyncClien
     assert counters["total"] == 3
 
 
-async def test_clock_advance_moves_manual_time(client: httpx2.AsyncClient, clock: ManualClock) -> None:
+async def test_clock_advance_moves_manual_time(
+    client: httpx2.AsyncClient, clock: ManualClock
+) -> None:
     """POST /_sandbox/clock/advance moves a manual clock."""
     before = clock.now()
     await client.post("/_sandbox/clock/advance", params={"seconds": "90"})
@@ -75,10 +81,18 @@ async def test_state_file_survives_a_restart(tmp_path: Path) -> None:
     """With a state file, objects written by one sandbox are there for the next."""
     path = tmp_path / "state.json"
     first = create_app(SandboxConfig(), clock=ManualClock(), state_file=path)
-    async with httpx2.AsyncClient(transport=httpx2.ASGITransport(app=first), base_url="http://a") as c:
-        created = await c.post(f"/v25.0/{INR_ACCOUNT}/campaigns", params={"access_token": TOKEN}, data=CAMPAIGN)
+    async with httpx2.AsyncClient(
+        transport=httpx2.ASGITransport(app=first), base_url="http://a"
+    ) as c:
+        created = await c.post(
+            f"/v25.0/{INR_ACCOUNT}/campaigns", params={"access_token": TOKEN}, data=CAMPAIGN
+        )
     campaign_id = created.json()["id"]
     second = create_app(SandboxConfig(), clock=ManualClock(), state_file=path)
-    async with httpx2.AsyncClient(transport=httpx2.ASGITransport(app=second), base_url="http://b") as c:
-        read = await c.get(f"/v25.0/{campaign_id}", params={"access_token": TOKEN, "fields": "name"})
+    async with httpx2.AsyncClient(
+        transport=httpx2.ASGITransport(app=second), base_url="http://b"
+    ) as c:
+        read = await c.get(
+            f"/v25.0/{campaign_id}", params={"access_token": TOKEN, "fields": "name"}
+        )
     assert read.json()["name"] == "Persisted"

@@ -11,15 +11,24 @@ from meta_agent.graph.error_table import ERROR_TABLE, blame_fields, build_error,
 
 
 def _envelope(code: int, subcode: int | None = None, **extra: object) -> dict[str, object]:
-    body: dict[str, object] = {"message": f"({code})", "type": "OAuthException", "code": code, "fbtrace_id": "T"}
+    body: dict[str, object] = {
+        "message": f"({code})",
+        "type": "OAuthException",
+        "code": code,
+        "fbtrace_id": "T",
+    }
     if subcode is not None:
         body["error_subcode"] = subcode
     body.update(extra)
     return {"error": body}
 
 
-@pytest.mark.parametrize(("key", "cls"), sorted(ERROR_TABLE.items(), key=lambda kv: (kv[0][0], kv[0][1] or 0)))
-def test_every_table_row_builds_its_class(key: tuple[int, int | None], cls: type[errors.ApiError]) -> None:
+@pytest.mark.parametrize(
+    ("key", "cls"), sorted(ERROR_TABLE.items(), key=lambda kv: (kv[0][0], kv[0][1] or 0))
+)
+def test_every_table_row_builds_its_class(
+    key: tuple[int, int | None], cls: type[errors.ApiError]
+) -> None:
     """Each (code, subcode) row of the table produces an exception of its class."""
     code, subcode = key
     error = build_error(_envelope(code, subcode), 400)
@@ -43,7 +52,9 @@ def test_every_table_row_builds_its_class(key: tuple[int, int | None], cls: type
         (294, None, errors.PermissionDeniedError),
     ],
 )
-def test_reference_codes_map_to_what_to_do_next(code: int, subcode: int | None, expected: type[errors.ApiError]) -> None:
+def test_reference_codes_map_to_what_to_do_next(
+    code: int, subcode: int | None, expected: type[errors.ApiError]
+) -> None:
     """The §6.3 codes a client meets most often land in the class that says what to do."""
     assert classify(code, subcode) is expected
 
@@ -89,9 +100,13 @@ def test_rate_limited_carries_retry_after() -> None:
 @pytest.mark.parametrize(
     "error",
     [
-        errors.InvalidParameterError("bad", code=100, subcode=1885272, blame_fields=[["daily_budget"]]),
+        errors.InvalidParameterError(
+            "bad", code=100, subcode=1885272, blame_fields=[["daily_budget"]]
+        ),
         errors.RateLimitedError("slow", code=17, retry_after=12.5),
-        errors.OutcomeUnknownError("maybe", method="POST", path="act_1/campaigns", idempotency_key="k1"),
+        errors.OutcomeUnknownError(
+            "maybe", method="POST", path="act_1/campaigns", idempotency_key="k1"
+        ),
         errors.RequestValidationError("no", field="campaign.daily_budget"),
         errors.TransportError("down"),
     ],

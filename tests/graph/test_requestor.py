@@ -32,7 +32,9 @@ async def test_read_returns_body_and_headers(requestor: Requestor) -> None:
     assert response.headers["facebook-api-version"] == "v25.0"
 
 
-async def test_params_are_encoded_as_the_sdk_encodes_them(requestor: Requestor, sandbox: Sandbox) -> None:
+async def test_params_are_encoded_as_the_sdk_encodes_them(
+    requestor: Requestor, sandbox: Sandbox
+) -> None:
     """Lists, dicts and booleans go out as compact JSON; the sandbox accepts the write."""
     assert encode_params({"a": [1], "b": {"x": True}, "c": False, "d": None}) == {
         "a": "[1]",
@@ -67,7 +69,9 @@ async def test_transient_faults_are_retried_invisibly(
     assert sandbox.faults.fired == [1]
 
 
-async def test_rate_limit_fault_waits_then_succeeds(requestor: Requestor, sandbox: Sandbox, clock: ManualClock) -> None:
+async def test_rate_limit_fault_waits_then_succeeds(
+    requestor: Requestor, sandbox: Sandbox, clock: ManualClock
+) -> None:
     """A throttling error is waited out and retried; the caller never sees it."""
     sandbox.faults.replace(parse_fault_spec("rate_limit:path=me,nth=1"))
     before = clock.now()
@@ -92,7 +96,9 @@ async def test_dropped_read_is_retried(requestor: Requestor, sandbox: Sandbox) -
     assert (await requestor.call("GET", "me")).body["id"] == "100000000000001"
 
 
-async def test_persistent_failure_surfaces_after_the_cap(requestor: Requestor, sandbox: Sandbox) -> None:
+async def test_persistent_failure_surfaces_after_the_cap(
+    requestor: Requestor, sandbox: Sandbox
+) -> None:
     """When every attempt fails, the last transient error surfaces after max_attempts."""
     sandbox.faults.replace(parse_fault_spec("transient:path=me"))
     with pytest.raises(errors.TransientError):
@@ -107,13 +113,19 @@ class TestPacing:
     def config(self) -> SandboxConfig:
         return SandboxConfig(tier="development")
 
-    async def test_many_writes_are_never_throttled(self, requestor: Requestor, sandbox: Sandbox, clock: ManualClock) -> None:
+    async def test_many_writes_are_never_throttled(
+        self, requestor: Requestor, sandbox: Sandbox, clock: ManualClock
+    ) -> None:
         """40 writes (120 points against a 60-point budget) all succeed, paced by the headers."""
         for index in range(40):
-            await requestor.call("POST", f"{INR_ACCOUNT}/campaigns", {**CAMPAIGN, "name": f"c{index}"})
+            await requestor.call(
+                "POST", f"{INR_ACCOUNT}/campaigns", {**CAMPAIGN, "name": f"c{index}"}
+            )
         assert len(_campaigns(sandbox)) == 40
 
-    async def test_priority_lane_skips_the_queue(self, requestor: Requestor, clock: ManualClock) -> None:
+    async def test_priority_lane_skips_the_queue(
+        self, requestor: Requestor, clock: ManualClock
+    ) -> None:
         """A priority call still waits out blocks but not the concurrency queue."""
         meter = requestor.pacer.meter("1234567890")
         async with requestor.pacer.slot("1234567890", priority=True):
@@ -132,7 +144,9 @@ async def test_app_secret_proof_is_sent(clock: ManualClock) -> None:
     assert (await requestor.call("GET", "me")).status == 200
 
 
-async def test_no_token_in_any_log_line(app: Starlette, clock: ManualClock, sandbox: Sandbox) -> None:
+async def test_no_token_in_any_log_line(
+    app: Starlette, clock: ManualClock, sandbox: Sandbox
+) -> None:
     """Every log line of successful, failed, retried and dropped calls is free of the token."""
     requestor = make_requestor(app, clock)
     sandbox.faults.replace(parse_fault_spec("transient:nth=2;drop_after_commit:method=POST,nth=1"))
@@ -151,7 +165,9 @@ async def test_no_token_in_any_log_line(app: Starlette, clock: ManualClock, sand
     assert TOKEN not in repr(requestor.settings)
 
 
-async def test_sunset_version_warns_and_mismatch_is_logged(app: Starlette, clock: ManualClock) -> None:
+async def test_sunset_version_warns_and_mismatch_is_logged(
+    app: Starlette, clock: ManualClock
+) -> None:
     """v24.0 is past its sunset: the client warns at start and when Meta serves another version."""
     with structlog.testing.capture_logs() as logs:
         requestor = make_requestor(app, clock, version="v24.0")

@@ -7,7 +7,9 @@ import pytest
 from meta_agent import errors
 from meta_agent.graph.retry import RetryPolicy, decide
 
-POLICY = RetryPolicy(max_attempts=4, max_elapsed=100, base_delay=1, max_delay=8, rate_limit_delay=60)
+POLICY = RetryPolicy(
+    max_attempts=4, max_elapsed=100, base_delay=1, max_delay=8, rate_limit_delay=60
+)
 
 
 @pytest.mark.parametrize("code", [100, 190, 200, 250, 299, 2635])

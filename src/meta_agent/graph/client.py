@@ -83,7 +83,9 @@ class GraphClient:
         **options: Any,
     ) -> Any:
         """POST (create or update); returns the decoded body."""
-        response = await self.call("POST", path, params, files=files, options=CallOptions(**options))
+        response = await self.call(
+            "POST", path, params, files=files, options=CallOptions(**options)
+        )
         return response.body
 
     async def delete(self, path: str, params: dict[str, Any] | None = None, **options: Any) -> Any:

@@ -96,7 +96,9 @@ def build_error(
     """Turn Meta's ``{"error": {...}}`` body into the matching exception."""
     error = body.get("error")
     if not isinstance(error, Mapping):
-        return TransientError(f"HTTP {http_status} without a Graph error body", http_status=http_status)
+        return TransientError(
+            f"HTTP {http_status} without a Graph error body", http_status=http_status
+        )
     code = _as_int(error.get("code")) or 0
     subcode = _as_int(error.get("error_subcode"))
     transient = bool(error.get("is_transient", False))
@@ -128,7 +130,9 @@ def blame_fields(error_data: Any) -> list[list[str]]:
     if not isinstance(error_data, Mapping):
         return []
     specs = error_data.get("blame_field_specs") or []
-    return [[str(part) for part in spec] if isinstance(spec, list) else [str(spec)] for spec in specs]
+    return [
+        [str(part) for part in spec] if isinstance(spec, list) else [str(spec)] for spec in specs
+    ]
 
 
 def chunk_offsets(error_data: Any) -> dict[str, int]:

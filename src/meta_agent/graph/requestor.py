@@ -32,7 +32,7 @@ from meta_agent.graph.error_table import build_error
 from meta_agent.graph.pacing import Pacer
 from meta_agent.graph.retry import RetryPolicy, decide
 from meta_agent.graph.settings import GraphSettings
-from meta_agent.graph.transport import FileField, RawResponse, SendFailed, Transport
+from meta_agent.graph.transport import FileField, RawResponse, SendFailedError, Transport
 from meta_agent.graph.usage import parse_usage
 
 log = structlog.get_logger("meta_agent.graph")
@@ -81,7 +81,7 @@ class Requestor:
         self.transport = transport
         self.now = now
         self.sleep: Sleep = sleep or asyncio.sleep
-        self.rng = rng or random.Random()  # noqa: S311 - jitter, not secrets
+        self.rng = rng or random.Random()
         self.pacer = Pacer(
             now=now,
             sleep=self.sleep,
@@ -156,7 +156,7 @@ class Requestor:
                 raw = await self.transport.send(
                     method, url, query=query, form=form, files=files, headers=self._auth_header()
                 )
-            except SendFailed as failure:
+            except SendFailedError as failure:
                 raise self._send_failure(failure, method, path, options) from None
         usage = parse_usage(raw.headers)
         key = self._learn_account(path, key, usage.accounts)
@@ -189,7 +189,7 @@ class Requestor:
         return GraphResponse(raw.status, body, raw.headers)
 
     def _send_failure(
-        self, failure: SendFailed, method: str, path: str, options: CallOptions
+        self, failure: SendFailedError, method: str, path: str, options: CallOptions
     ) -> ApiError:
         message = self.scrub(str(failure))
         if failure.maybe_delivered and method != "GET":
@@ -245,9 +245,7 @@ class Requestor:
         served = headers.get("facebook-api-version")
         if served and served != self.settings.version and served not in self._warned_versions:
             self._warned_versions.add(served)
-            log.warning(
-                "graph.version.mismatch", requested=self.settings.version, served=served
-            )
+            log.warning("graph.version.mismatch", requested=self.settings.version, served=served)
 
     def _warn_version(self, name: str, today: datetime) -> None:
         warning = versions.sunset_warning(name, today.date())

@@ -23,7 +23,7 @@ class RawResponse:
     body: bytes
 
 
-class SendFailed(Exception):
+class SendFailedError(Exception):
     """The exchange failed; ``maybe_delivered`` says whether the server may have received it."""
 
     def __init__(self, message: str, *, maybe_delivered: bool) -> None:
@@ -33,7 +33,12 @@ class SendFailed(Exception):
 
 FileField = tuple[str, bytes, str]
 
-_NOT_SENT = (httpx2.ConnectError, httpx2.ConnectTimeout, httpx2.PoolTimeout, httpx2.UnsupportedProtocol)
+_NOT_SENT = (
+    httpx2.ConnectError,
+    httpx2.ConnectTimeout,
+    httpx2.PoolTimeout,
+    httpx2.UnsupportedProtocol,
+)
 
 
 class Transport:
@@ -68,17 +73,21 @@ class Transport:
         """Send one request.
 
         Raises:
-            SendFailed: the exchange did not complete.
+            SendFailedError: the exchange did not complete.
         """
         try:
             response = await self._client.request(
                 method, path, params=query, data=form, files=files, headers=headers
             )
         except _NOT_SENT as error:
-            raise SendFailed(f"{type(error).__name__}: {error}", maybe_delivered=False) from None
+            raise SendFailedError(
+                f"{type(error).__name__}: {error}", maybe_delivered=False
+            ) from None
         except (httpx2.TransportError, OSError) as error:
             # Read timeouts, resets and truncated bodies: the request was out of our hands.
-            raise SendFailed(f"{type(error).__name__}: {error}", maybe_delivered=True) from None
+            raise SendFailedError(
+                f"{type(error).__name__}: {error}", maybe_delivered=True
+            ) from None
         headers_out = {key.lower(): value for key, value in response.headers.items()}
         return RawResponse(response.status_code, headers_out, response.content)
 

@@ -52,7 +52,9 @@ def parse_usage(headers: Mapping[str, str]) -> Usage:
         buc_pct=buc_pct,
         regain_seconds=regain,
         app_pct=max(_num(app.get(k)) for k in ("call_count", "total_time", "total_cputime")),
-        insights_pct=max(_num(insights.get("app_id_util_pct")), _num(insights.get("acc_id_util_pct"))),
+        insights_pct=max(
+            _num(insights.get("app_id_util_pct")), _num(insights.get("acc_id_util_pct"))
+        ),
         tier=str(account.get("ads_api_access_tier") or tier or "") or None,
         # BUC usage is keyed by the ad account the call touched (digits, no act_ prefix).
         accounts=tuple(str(key) for key in buc),

@@ -137,7 +137,9 @@ class RateLimiter:
 
     @staticmethod
     def _app_usage(app_pct: int) -> str:
-        return _json({"call_count": app_pct, "total_time": app_pct // 2, "total_cputime": app_pct // 2})
+        return _json(
+            {"call_count": app_pct, "total_time": app_pct // 2, "total_cputime": app_pct // 2}
+        )
 
     def _buc_usage(self, account_id: str, now: float, insights: bool) -> dict[str, Any]:
         """One ``X-Business-Use-Case-Usage`` entry; the regain time is in minutes, rounded up."""

@@ -1,0 +1,320 @@
+"""One row's counters rendered as Meta's fields: counters, ratios, money and action lists.
+
+A :class:`View` answers for one row (an entity's segment in one bucket). Identity fields
+come from the objects in the entity's chain; ratios are always computed from the row's own
+summed counters; action lists carry one entry per action type (and device, when broken
+down by ``action_device``), with the attribution windows the query asked for.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from meta_agent.sandbox.insights.enums import LEVELS, words
+from meta_agent.sandbox.nodes import Record
+from meta_agent.sandbox.rules.money import ZERO_DECIMAL
+from meta_agent.sandbox.synth import CONVERSIONS, DEVICES, Counts, allocate
+
+if TYPE_CHECKING:
+    from meta_agent.sandbox.insights.layout import Entity, Report
+
+
+def decimal_text(value: float, places: int = 6) -> str:
+    """A number the way insights sends it: a string, at most ``places`` decimals, no padding."""
+    text = f"{value:.{places}f}".rstrip("0").rstrip(".")
+    return "0" if text in {"", "-0"} else text
+
+
+# Ratios: numerator, denominator, scale ("spend" is in major units, "reach" is reach).
+RATIOS: dict[str, tuple[str, str, float]] = {
+    "cpc": ("spend", "clicks", 1),
+    "cpm": ("spend", "impressions", 1000),
+    "cpp": ("spend", "reach", 1000),
+    "ctr": ("clicks", "impressions", 100),
+    "frequency": ("impressions", "reach", 1),
+    "unique_ctr": ("unique_clicks", "reach", 100),
+    "inline_link_click_ctr": ("inline_link_clicks", "impressions", 100),
+    "unique_inline_link_click_ctr": ("unique_inline_link_clicks", "reach", 100),
+    "unique_link_clicks_ctr": ("unique_inline_link_clicks", "reach", 100),
+    "cost_per_inline_link_click": ("spend", "inline_link_clicks", 1),
+    "cost_per_unique_click": ("spend", "unique_clicks", 1),
+    "cost_per_unique_inline_link_click": ("spend", "unique_inline_link_clicks", 1),
+    "cost_per_inline_post_engagement": ("spend", "inline_post_engagement", 1),
+}
+COUNTERS = (
+    "impressions",
+    "clicks",
+    "unique_clicks",
+    "inline_link_clicks",
+    "unique_inline_link_clicks",
+    "inline_post_engagement",
+)
+# Single-entry action lists: field → (action_type, numerator, denominator, scale).
+SIMPLE_LISTS: dict[str, tuple[str, str, str | None, float]] = {
+    "outbound_clicks": ("outbound_click", "outbound_clicks", None, 1),
+    "unique_outbound_clicks": ("outbound_click", "unique_outbound_clicks", None, 1),
+    "outbound_clicks_ctr": ("outbound_click", "outbound_clicks", "impressions", 100),
+    "unique_outbound_clicks_ctr": ("outbound_click", "unique_outbound_clicks", "reach", 100),
+    "cost_per_outbound_click": ("outbound_click", "spend", "outbound_clicks", 1),
+    "cost_per_unique_outbound_click": ("outbound_click", "spend", "unique_outbound_clicks", 1),
+    "website_ctr": ("link_click", "inline_link_clicks", "impressions", 100),
+    "video_play_actions": ("video_view", "video_play", None, 1),
+    "video_p25_watched_actions": ("video_view", "video_p25", None, 1),
+    "video_p50_watched_actions": ("video_view", "video_p50", None, 1),
+    "video_p75_watched_actions": ("video_view", "video_p75", None, 1),
+    "video_p95_watched_actions": ("video_view", "video_p95", None, 1),
+    "video_p100_watched_actions": ("video_view", "video_p100", None, 1),
+    "video_thruplay_watched_actions": ("video_view", "video_thruplay", None, 1),
+    "video_continuous_2_sec_watched_actions": ("video_view", "a:video_view", None, 1),
+    "cost_per_thruplay": ("video_view", "spend", "video_thruplay", 1),
+}
+ALIASES: dict[str, tuple[str, ...]] = {
+    "add_to_cart": ("add_to_cart", "offsite_conversion.fb_pixel_add_to_cart", "omni_add_to_cart"),
+    "initiate_checkout": (
+        "initiate_checkout",
+        "offsite_conversion.fb_pixel_initiate_checkout",
+        "omni_initiated_checkout",
+    ),
+    "purchase": ("offsite_conversion.fb_pixel_purchase", "omni_purchase", "purchase"),
+    "lead": ("lead", "onsite_conversion.lead_grouped"),
+    "complete_registration": (
+        "complete_registration",
+        "offsite_conversion.fb_pixel_complete_registration",
+        "omni_complete_registration",
+    ),
+    "landing_page_view": ("landing_page_view", "omni_landing_page_view"),
+    "mobile_app_install": ("mobile_app_install", "omni_app_install"),
+}
+IDENTITY = frozenset(
+    words(
+        """account_id account_name account_currency campaign_id campaign_name adset_id adset_name
+    ad_id ad_name objective optimization_goal buying_type attribution_setting created_time
+    updated_time quality_ranking engagement_rate_ranking conversion_rate_ranking date_start
+    date_stop"""
+    )
+)
+FILTERABLE_METRICS = frozenset({*COUNTERS, *RATIOS, "spend", "reach"})
+
+
+class View:
+    """One row's counters seen as Meta's fields."""
+
+    def __init__(self, report: Report, entity: Entity, counts: Counts, reach: int | None) -> None:
+        self.report = report
+        self.query = report.query
+        self.entity = entity
+        self.counts = counts
+        self.reach = reach
+        currency = report.model.currency
+        self.places = 0 if currency in ZERO_DECIMAL else 2
+        self.unit = 1 if currency in ZERO_DECIMAL else 100  # minor units per major unit
+
+    def value(self, name: str) -> Any:
+        """The field's value on this row, or None when Meta would omit it."""
+        if name in IDENTITY:
+            return self._identity(name)
+        if name in COUNTERS:
+            return str(self.counts.get(name, 0))
+        if name == "spend":
+            return decimal_text(self.counts.get("spend", 0) / self.unit, self.places)
+        if name == "reach":
+            return None if self.reach is None else str(self.reach)
+        if name in RATIOS:
+            return self._ratio(*RATIOS[name])
+        if name in SIMPLE_LISTS:
+            return self._simple_list(*SIMPLE_LISTS[name])
+        builder = LIST_BUILDERS.get(name)
+        return builder(self) if builder is not None else None
+
+    def quantity(self, name: str) -> float:
+        """A counter by name; ``spend`` in major units and ``reach`` as reach."""
+        if name == "spend":
+            return self.counts.get("spend", 0) / self.unit
+        if name == "reach":
+            return float(self.reach or 0)
+        return float(self.counts.get(name, 0))
+
+    def _ratio(self, numerator: str, denominator: str, scale: float) -> str | None:
+        below = self.quantity(denominator)
+        if below <= 0 or (denominator == "reach" and self.reach is None):
+            return None
+        return decimal_text(self.quantity(numerator) * scale / below)
+
+    def _simple_list(
+        self, action_type: str, numerator: str, denominator: str | None, scale: float
+    ) -> list[dict[str, str]] | None:
+        if denominator is None:
+            amount = self.counts.get(numerator, 0)
+            return [{"action_type": action_type, "value": str(amount)}] if amount > 0 else None
+        value = self._ratio(numerator, denominator, scale)
+        return None if value is None else [{"action_type": action_type, "value": value}]
+
+    def _identity(self, name: str) -> Any:
+        chain = self.entity.chain
+        level, _, attribute = name.partition("_")
+        if level in {"account", "campaign", "adset", "ad"} and attribute in {"id", "name"}:
+            record = chain.get(level)
+            if record is None:
+                return None
+            if level == "account" and attribute == "id":
+                return str(record["account_id"])
+            return str(record[attribute]) if record.get(attribute) is not None else None
+        return _IDENTITY_EXTRAS[name](self) if name in _IDENTITY_EXTRAS else None
+
+    def _lowest(self) -> Record:
+        for level in LEVELS:
+            if level in self.entity.chain:
+                return self.entity.chain[level]
+        return self.report.model.account
+
+    def created(self, key: str) -> str | None:
+        """The date an object was created or updated, in the account's calendar."""
+        stamp = self._lowest().get(key)
+        return None if stamp is None else self.report.model.date_of(float(stamp)).isoformat()
+
+    def rankings(self, name: str) -> str | None:
+        """Quality rankings exist for ads only."""
+        ad = self.entity.chain.get("ad")
+        if ad is None:
+            return None
+        return self.report.model.rankings(ad, self.counts.get("impressions", 0))[name]
+
+    def actions(
+        self,
+        prefix: str,
+        bases: Iterable[str],
+        names: Callable[[str], Sequence[str]],
+        fmt: Formatter,
+    ) -> list[dict[str, str]] | None:
+        """An action list: one entry per action type, windows and devices as Meta adds them."""
+        out: list[dict[str, str]] = []
+        for base in bases:
+            total = self.counts.get(f"{prefix}:{base}", 0)
+            if total <= 0:
+                continue
+            windows = self._windows(prefix, base, total)
+            for alias in names(base):
+                if self.query.action_types is None or alias in self.query.action_types:
+                    out.extend(self._entries(alias, total, windows, fmt))
+        return out or None
+
+    def _windows(self, prefix: str, base: str, total: int) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for window in self.query.windows:
+            key = f"{prefix}:{base}@{window}"
+            if key in self.counts:
+                out[window] = self.counts[key]
+            elif window in {"default", "dda"} or (
+                base not in CONVERSIONS
+                and base != "mobile_app_install"
+                and window.endswith("_click")
+            ):
+                out[window] = total
+        return out
+
+    def _entries(
+        self, alias: str, total: int, windows: dict[str, int], fmt: Formatter
+    ) -> list[dict[str, str]]:
+        with_type = "action_type" in self.query.action_breakdowns
+        if "action_device" not in self.query.action_breakdowns:
+            return [_entry(alias if with_type else None, None, total, windows, fmt)]
+        weights = [device[2] for device in DEVICES]
+        parts = allocate(total, weights)
+        split_windows = {w: allocate(n, weights) for w, n in windows.items()}
+        entries = []
+        for index, device in enumerate(device for device, *_ in DEVICES):
+            if parts[index]:
+                by_window = {w: ns[index] for w, ns in split_windows.items()}
+                entries.append(
+                    _entry(alias if with_type else None, device, parts[index], by_window, fmt)
+                )
+        return entries
+
+
+Formatter = Callable[[int], str | None]
+
+
+def _entry(
+    alias: str | None, device: str | None, total: int, windows: dict[str, int], fmt: Formatter
+) -> dict[str, str]:
+    entry: dict[str, str] = {}
+    if device is not None:
+        entry["action_device"] = device
+    if alias is not None:
+        entry["action_type"] = alias
+    value = fmt(total)
+    if value is not None:
+        entry["value"] = value
+    for window, amount in windows.items():
+        formatted = fmt(amount)
+        if formatted is not None:
+            entry[window] = formatted
+    return entry
+
+
+def _action_bases(view: View) -> list[str]:
+    return sorted(key[2:] for key in view.counts if key.startswith("a:") and "@" not in key)
+
+
+def _names(base: str) -> tuple[str, ...]:
+    return ALIASES.get(base, (base,))
+
+
+def _per_spend(view: View) -> Formatter:
+    spend = view.quantity("spend")
+    return lambda n: decimal_text(spend / n) if n > 0 else None
+
+
+def _money(view: View) -> Formatter:
+    places, unit = view.places, view.unit
+    return lambda n: decimal_text(n / unit, places)
+
+
+def _roas(view: View) -> Formatter:
+    spend = view.counts.get("spend", 0)
+    return lambda n: decimal_text(n / spend) if spend > 0 else None
+
+
+def _video_average(view: View) -> list[dict[str, str]] | None:
+    plays = view.counts.get("video_play", 0)
+    if plays <= 0:
+        return None
+    seconds = round(view.counts.get("video_seconds", 0) / plays)
+    return [{"action_type": "video_view", "value": str(seconds)}]
+
+
+def _conversion_names(base: str) -> tuple[str, ...]:
+    return (base,)
+
+
+LIST_BUILDERS: dict[str, Callable[[View], Any]] = {
+    "actions": lambda v: v.actions("a", _action_bases(v), _names, str),
+    "action_values": lambda v: v.actions("v", ["purchase"], _names, _money(v)),
+    "cost_per_action_type": lambda v: v.actions("a", _action_bases(v), _names, _per_spend(v)),
+    "conversions": lambda v: v.actions("a", CONVERSIONS, _conversion_names, str),
+    "conversion_values": lambda v: v.actions("v", ["purchase"], _conversion_names, _money(v)),
+    "cost_per_conversion": lambda v: v.actions("a", CONVERSIONS, _conversion_names, _per_spend(v)),
+    "purchase_roas": lambda v: v.actions("v", ["purchase"], lambda _: ("omni_purchase",), _roas(v)),
+    "website_purchase_roas": lambda v: v.actions(
+        "v", ["purchase"], lambda _: ("offsite_conversion.fb_pixel_purchase",), _roas(v)
+    ),
+    "video_avg_time_watched_actions": _video_average,
+}
+_IDENTITY_EXTRAS: dict[str, Callable[[View], Any]] = {
+    "account_name": lambda v: v.report.model.account.get("name"),
+    "account_currency": lambda v: v.report.model.currency,
+    "objective": lambda v: (v.entity.chain.get("campaign") or {}).get("objective"),
+    "optimization_goal": lambda v: (v.entity.chain.get("adset") or {}).get("optimization_goal"),
+    "buying_type": lambda v: (
+        (v.entity.chain["campaign"].get("buying_type") or "AUCTION")
+        if "campaign" in v.entity.chain
+        else None
+    ),
+    "attribution_setting": lambda v: "7d_click_1d_view" if "adset" in v.entity.chain else None,
+    "created_time": lambda v: v.created("created_time"),
+    "updated_time": lambda v: v.created("updated_time"),
+    "quality_ranking": lambda v: v.rankings("quality_ranking"),
+    "engagement_rate_ranking": lambda v: v.rankings("engagement_rate_ranking"),
+    "conversion_rate_ranking": lambda v: v.rankings("conversion_rate_ranking"),
+}
