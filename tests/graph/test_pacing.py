@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -48,9 +49,11 @@ def test_admission_waits_for_the_drain() -> None:
     assert admission_wait(level=90, cost=5, drain=0.2, in_flight=1, ceiling=95) == pytest.approx(25)
 
 
-def test_admission_wait_stays_finite_when_in_flight_calls_fill_the_budget() -> None:
-    """Calls in flight alone above the ceiling: wait until the level is zero, never forever."""
-    assert admission_wait(level=10, cost=30, drain=0.5, in_flight=4, ceiling=95) == pytest.approx(
+def test_admission_waits_for_a_finish_when_in_flight_calls_fill_the_budget() -> None:
+    """Calls in flight alone above the ceiling: only one finishing makes room (inf); a lone
+    call dearer than the ceiling waits for the budget to drain empty."""
+    assert admission_wait(level=0, cost=30, drain=0.5, in_flight=4, ceiling=95) == math.inf
+    assert admission_wait(level=10, cost=120, drain=0.5, in_flight=0, ceiling=95) == pytest.approx(
         20
     )
 
@@ -73,12 +76,14 @@ def test_budget_projects_the_drain() -> None:
 
 
 def test_budget_learns_cost_from_rises_and_caps_spikes() -> None:
-    """Consecutive readings teach the cost of a call; a reading out of order cannot inflate it."""
+    """Readings teach the cost of a call; an out-of-order jump is capped, a refusal's 100 % ignored."""
     budget = Budget(drain=1.0, cost=5.0)
     budget.observe(5.0, now=0)
     assert budget.cost == pytest.approx(5.0)
-    budget.observe(100.0, now=0)  # a 95-point jump: counted as at most 3x the estimate
+    budget.observe(90.0, now=0)  # an 85-point jump: counted as at most 3x the estimate
     assert budget.cost == pytest.approx(5.0 + 0.3 * 10.0)
+    budget.observe(100.0, now=0)
+    assert budget.cost == pytest.approx(8.0)
 
 
 def test_score_ignores_stale_drops_but_hourly_trusts_resets() -> None:
@@ -114,6 +119,8 @@ def test_observe_learns_drain_tier_cost_and_blocks(clock: ManualClock) -> None:
     )  # the block's long reset does not lower the learned drain
     assert meter.blocked_until == clock.now() + 300
     assert meter.hourly.level == 3
+    pacer.observe("1", Usage(account_pct=100, reset_seconds=1, regain_seconds=60))
+    assert meter.score.drain == pytest.approx(25.0)  # a block's last second is not a drain
 
 
 def test_defaults_follow_metas_windows(clock: ManualClock) -> None:
@@ -191,10 +198,14 @@ class TestDevelopmentTier:
         """A requestor that never retries, so any throttling error would surface."""
         return make_requestor(app, clock, max_attempts=1)
 
+    @pytest.mark.parametrize("concurrency", [8, 32])
     async def test_concurrent_writes_are_never_throttled(
-        self, strict: Requestor, sandbox: Sandbox
+        self, app: Starlette, clock: ManualClock, sandbox: Sandbox, concurrency: int
     ) -> None:
-        """45 writes gathered at once (135 points on a 60-point budget) all succeed, none refused."""
+        """45 writes gathered at once (135 points on a 60-point budget) all succeed, none refused,
+        even when 32 may be in flight before the first answer says which tier this is."""
+        probe = _Probe(app)
+        strict = make_requestor(probe, clock, max_attempts=1, max_concurrency=concurrency)  # type: ignore[arg-type]
         with structlog.testing.capture_logs() as logs:
             await asyncio.gather(
                 *(
@@ -205,6 +216,7 @@ class TestDevelopmentTier:
         assert len(list(sandbox.state.of_kind("campaign"))) == 45
         assert _throttled(logs) == 0
         assert max(_usage(logs)) <= strict.pacer.target
+        assert probe.max_in_flight > 8 if concurrency > 8 else probe.max_in_flight == 8
 
     async def test_sequential_writes_use_most_of_the_ceiling(
         self, strict: Requestor, clock: ManualClock

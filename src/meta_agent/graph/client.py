@@ -26,6 +26,7 @@ from meta_agent.graph.services import (
 )
 from meta_agent.graph.settings import GraphSettings
 from meta_agent.graph.transport import FileField, Transport
+from meta_agent.graph.video import VideoUploader
 
 
 class GraphClient:
@@ -59,6 +60,7 @@ class GraphClient:
         self.images = ImageService(self.requestor)
         self.targeting = TargetingService(self.requestor)
         self.insights = InsightsService(self.requestor)
+        self.videos = VideoUploader(self.requestor)
 
     async def __aenter__(self) -> GraphClient:
         return self

@@ -75,6 +75,12 @@ ERROR_TABLE: dict[Key, type[ApiError]] = {
     (2655, None): InvalidParameterError,
     (3001, None): InvalidParameterError,
     (3018, None): InvalidParameterError,
+    (351, None): InvalidParameterError,  # a problem with the video file
+    (352, None): InvalidParameterError,  # unsupported video format
+    (382, None): InvalidParameterError,  # video file too small
+    (389, None): InvalidParameterError,  # could not fetch the video from file_url
+    (6000, None): InvalidParameterError,  # video upload problem
+    (6001, None): InvalidParameterError,  # 1363037 carries the offsets to resume from
     (246003, None): InvalidParameterError,
     (246004, None): InvalidParameterError,
 }

@@ -11,13 +11,16 @@ keeps one :class:`Budget` per kind for each key and admits a call only when
 * above ``slow_at``, calls are spaced by :func:`spacing`, a proportional controller that
   settles where the drain refills exactly what the calls spend: the tier's ceiling, no more.
 
-Calls to one key share a concurrency limit; a priority call (a pause, a rollback) skips that
-queue and goes ahead of queued bulk calls.
+The cost of a call is learned from the rise between consecutive readings, starting from the
+tier's write cost once a response names the tier (and from the development tier's before
+that, so a cold burst cannot overshoot). Calls to one key share a concurrency limit; a
+priority call (a pause, a rollback) skips that queue and goes ahead of queued bulk calls.
 """
 
 from __future__ import annotations
 
 import asyncio
+import math
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -33,7 +36,9 @@ HOURLY_DRAIN_PCT_PER_S = 100 / 3600
 PRIORITY_CEILING = 99.0
 _WRITE_POINTS = 3.0
 _TIER_MAX_SCORE = {"development_access": 60.0, "standard_access": 9000.0}
-_DEFAULT_COST = 1.0
+# Until a response names the tier, assume the dearest call we know of: a write on the
+# development tier (3 of 60 points), so a cold burst of concurrent calls cannot overshoot.
+_DEFAULT_COST = 100 * _WRITE_POINTS / _TIER_MAX_SCORE["development_access"]
 _COST_ALPHA = 0.3
 _NEGLIGIBLE_S = 1e-6
 _MIN_SLEEP_S = 1e-3
@@ -45,10 +50,14 @@ def admission_wait(
     """Seconds until one more call fits under ``ceiling`` with ``in_flight`` calls pending.
 
     ``level`` is the budget now, in percent; ``cost`` what one call adds; ``drain`` the percent
-    recovered per second. When the calls in flight alone exceed the ceiling, the answer is the
-    time to drain to zero, so a waiter always gets a finite wait.
+    recovered per second. When the calls in flight alone fill the budget, no amount of waiting
+    helps, only one of them finishing: the answer is ``inf``. A single call dearer than the
+    ceiling waits for an empty budget.
     """
-    allowed = max(0.0, ceiling - (in_flight + 1) * cost)
+    allowed = ceiling - (in_flight + 1) * cost
+    if allowed < 0 and in_flight > 0:
+        return math.inf
+    allowed = max(allowed, 0.0)
     if level <= allowed:
         return 0.0
     return (level - allowed) / drain
@@ -85,7 +94,8 @@ class Budget:
         """Take a fresh reading, learning the cost of one call from the rise since the last."""
         expected = self.projected(now)
         rise = level - expected
-        if rise > 0:
+        # A saturated reading (a refusal says 100 %) tells nothing about one call's cost.
+        if rise > 0 and level < 100:
             # Capped so that a response read out of order cannot inflate the estimate.
             rise = min(rise, 3 * self.cost)
             self.cost += _COST_ALPHA * (rise - self.cost)
@@ -103,10 +113,13 @@ class Meter:
     usage: Usage = field(default_factory=Usage)
     tier: str | None = None
     blocked_until: float = 0.0
-    next_slot: float = 0.0
+    last_admit: float = float("-inf")
+    admit_level: float = 0.0
     in_flight: int = 0
     priority_waiting: int = 0
     lane_clear: asyncio.Event = field(default_factory=asyncio.Event)
+    finished: asyncio.Event = field(default_factory=asyncio.Event)
+    """Set (and replaced) each time a call finishes: what waiters for room in flight await."""
 
     def __post_init__(self) -> None:
         self.lane_clear.set()
@@ -163,6 +176,8 @@ class Pacer:
             yield
         finally:
             meter.in_flight -= 1
+            meter.finished.set()
+            meter.finished = asyncio.Event()
 
     async def _wait_priority(self, meter: Meter) -> None:
         meter.priority_waiting += 1
@@ -183,33 +198,40 @@ class Pacer:
             wait = self._wait_seconds(meter, now, ceiling, bulk=bulk)
             if wait <= _NEGLIGIBLE_S:
                 if bulk:
-                    meter.next_slot = now + self._spacing(meter, now)
+                    meter.last_admit = now
+                    meter.admit_level = (
+                        meter.score.projected(now) + meter.in_flight * meter.score.cost
+                    )
                 meter.in_flight += 1
                 return
-            # A floor, so that a clock whose resolution is coarser than the wait still moves.
-            await self._sleep(max(wait, _MIN_SLEEP_S))
+            if wait == math.inf:
+                await meter.finished.wait()
+            else:
+                # A floor, so that a clock coarser than the wait still moves.
+                await self._sleep(max(wait, _MIN_SLEEP_S))
 
     def _wait_seconds(self, meter: Meter, now: float, ceiling: float, *, bulk: bool) -> float:
         waits = [meter.blocked_until - now]
         if bulk:
-            waits.append(meter.next_slot - now)
+            waits.append(meter.last_admit + self._spacing(meter) - now)
         for budget in (meter.score, meter.hourly):
             level = budget.projected(now)
             waits.append(admission_wait(level, budget.cost, budget.drain, meter.in_flight, ceiling))
         return max(waits)
 
-    def _spacing(self, meter: Meter, now: float) -> float:
+    def _spacing(self, meter: Meter) -> float:
+        # Worked out at each check, so a drain learned since the last admission applies.
         score = meter.score
-        level = score.projected(now) + meter.in_flight * score.cost
-        return spacing(level, score.cost, score.drain, self.slow_at, self.target)
+        return spacing(meter.admit_level, score.cost, score.drain, self.slow_at, self.target)
 
     def observe(self, key: str, usage: Usage) -> None:
         """Feed the usage headers of a response (errors included) into ``key``'s meter."""
         meter = self.meter(key)
         now = self._now()
         self._learn_tier(meter, usage.tier)
-        if usage.reset_seconds > 0 and usage.account_pct > 0:
+        if usage.reset_seconds > 0 and 0 < usage.account_pct < 100 and not usage.blocked_for:
             # reset_time_duration is rounded up, so this is a lower bound of the true drain.
+            # (While blocked it counts down the block instead, which says nothing about it.)
             meter.score.drain = max(meter.score.drain, usage.account_pct / usage.reset_seconds)
         meter.score.observe(usage.account_pct, now)
         hourly = [usage.app_pct, usage.insights_pct, *usage.buc_pct.values()]

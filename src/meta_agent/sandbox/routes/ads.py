@@ -17,13 +17,10 @@ from meta_agent.sandbox.nodes import (
     NodeType,
     Record,
     Registry,
-    by_status,
     compact,
     fmt_time,
-    page,
-    read_node,
 )
-from meta_agent.sandbox.params import Params, check_enum, check_known, validate_only
+from meta_agent.sandbox.params import Params, check_known, validate_only
 from meta_agent.sandbox.routes.common import (
     account_of,
     created,
@@ -32,6 +29,7 @@ from meta_agent.sandbox.routes.common import (
     live_parent,
     status_at_creation,
     status_change,
+    status_listing,
     updated,
 )
 from meta_agent.sandbox.routes.creatives import build_creative
@@ -163,12 +161,7 @@ def _list_for_campaign(ctx: Ctx, campaign: Record) -> Any:
 
 
 def _listing(ctx: Ctx, records: Any) -> Any:
-    statuses = ctx.params.list_("effective_status")
-    for status in statuses or []:
-        check_enum("effective_status", str(status), AD_EFFECTIVE)
-    now = ctx.now()
-    chosen = by_status(records, statuses, lambda r: effective_status(ctx.state, r, now))
-    return page(ctx, chosen, lambda r: read_node(ctx, r))
+    return status_listing(ctx, records, AD_EFFECTIVE)
 
 
 def _ads_volume(ctx: Ctx, account: Record) -> Any:

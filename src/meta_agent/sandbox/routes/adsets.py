@@ -18,15 +18,12 @@ from meta_agent.sandbox.nodes import (
     NodeType,
     Record,
     Registry,
-    by_status,
     compact,
     fmt_time,
     money,
-    page,
-    read_node,
     to_ts,
 )
-from meta_agent.sandbox.params import Params, check_enum, check_known
+from meta_agent.sandbox.params import Params, check_known
 from meta_agent.sandbox.routes.campaigns import BID_STRATEGIES
 from meta_agent.sandbox.routes.common import (
     account_of,
@@ -36,6 +33,7 @@ from meta_agent.sandbox.routes.common import (
     live_parent,
     status_at_creation,
     status_change,
+    status_listing,
     updated,
 )
 from meta_agent.sandbox.rules import budgets, objectives
@@ -223,12 +221,7 @@ def _list_for_campaign(ctx: Ctx, campaign: Record) -> Any:
 
 
 def _listing(ctx: Ctx, records: Iterable[Record]) -> Any:
-    statuses = ctx.params.list_("effective_status")
-    for status in statuses or []:
-        check_enum("effective_status", str(status), ADSET_EFFECTIVE)
-    now = ctx.now()
-    chosen = by_status(records, statuses, lambda r: effective_status(ctx.state, r, now))
-    return page(ctx, chosen, lambda r: read_node(ctx, r))
+    return status_listing(ctx, records, ADSET_EFFECTIVE)
 
 
 def _minimum_budgets(ctx: Ctx, account: Record) -> Any:

@@ -12,12 +12,9 @@ from meta_agent.sandbox.nodes import (
     NodeType,
     Record,
     Registry,
-    by_status,
     compact,
     fmt_time,
     money,
-    page,
-    read_node,
     to_ts,
 )
 from meta_agent.sandbox.params import check_enum, check_known
@@ -28,6 +25,7 @@ from meta_agent.sandbox.routes.common import (
     guard_editable,
     status_at_creation,
     status_change,
+    status_listing,
     updated,
 )
 from meta_agent.sandbox.rules import money as currency
@@ -219,13 +217,8 @@ def _advantage_state(record: Record) -> dict[str, str]:
 
 
 def _list(ctx: Ctx, account: Record) -> Any:
-    statuses = ctx.params.list_("effective_status")
-    for status in statuses or []:
-        check_enum("effective_status", str(status), CAMPAIGN_EFFECTIVE)
     records = ctx.state.of_kind("campaign", account_id=account["account_id"])
-    now = ctx.now()
-    chosen = by_status(records, statuses, lambda r: effective_status(ctx.state, r, now))
-    return page(ctx, chosen, lambda r: read_node(ctx, r))
+    return status_listing(ctx, records, CAMPAIGN_EFFECTIVE)
 
 
 def _create(ctx: Ctx, account: Record) -> Any:

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from meta_agent.sandbox.core import Ctx
 from meta_agent.sandbox.errors import cannot_edit, invalid_param, object_not_found
 from meta_agent.sandbox.fields import parse_fields
-from meta_agent.sandbox.nodes import Record, read_node
+from meta_agent.sandbox.nodes import Record, by_status, page, read_node
 from meta_agent.sandbox.params import check_enum, validate_only
-from meta_agent.sandbox.status import AT_CREATION, CONFIGURED
+from meta_agent.sandbox.status import AT_CREATION, CONFIGURED, effective_status
 
 SUCCESS: dict[str, bool] = {"success": True}
 
@@ -116,3 +117,17 @@ def live_parent(ctx: Ctx, param: str, kind: str, account_id: str) -> Record:
             user_msg=f"The {kind} {parent_id} is {parent['status'].lower()}; choose a live one.",
         )
     return parent
+
+
+def status_listing(ctx: Ctx, records: Iterable[Record], allowed: Sequence[str]) -> Any:
+    """One page of an ad-object edge, filtered by ``effective_status`` (values checked first).
+
+    Raises:
+        GraphError: a status outside ``allowed``, or DELETED (never listed on edges).
+    """
+    statuses = ctx.params.list_("effective_status")
+    for status in statuses or []:
+        check_enum("effective_status", str(status), allowed)
+    now = ctx.now()
+    chosen = by_status(records, statuses, lambda r: effective_status(ctx.state, r, now))
+    return page(ctx, chosen, lambda r: read_node(ctx, r))
