@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import random
 import socket
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx2
 import pytest
 import uvicorn
+from pydantic import SecretStr
 from starlette.applications import Starlette
 
+from meta_agent.graph.client import GraphClient
+from meta_agent.graph.settings import GraphSettings
 from meta_agent.sandbox import ManualClock, Sandbox, SandboxConfig, create_app
 
 TOKEN = "sandbox-token"
@@ -158,3 +163,24 @@ def live(live_app: Starlette) -> Iterator[LiveServer]:
     """The sandbox served by uvicorn on a free loopback port."""
     with LiveServer(live_app) as server:
         yield server
+
+
+def make_graph_client(app: Starlette, clock: ManualClock, **settings: Any) -> GraphClient:
+    """A full GraphClient over ``app`` in process, sleeping on the manual clock (no real waits)."""
+    values: dict[str, Any] = {"base_url": "http://sandbox", "version": VERSION, **settings}
+    return GraphClient(
+        GraphSettings(access_token=SecretStr(TOKEN), **values),
+        app=app,
+        now=clock.now,
+        sleep=clock.sleep,
+        rng=random.Random(1),
+        wall_clock=lambda: datetime.fromtimestamp(clock.now(), UTC),
+    )
+
+
+@pytest.fixture
+async def graph_client(app: Starlette, clock: ManualClock) -> AsyncIterator[GraphClient]:
+    """The real client stack (pacing, retries, error table) over the in-process sandbox."""
+    client = make_graph_client(app, clock)
+    yield client
+    await client.aclose()
