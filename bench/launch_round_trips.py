@@ -24,7 +24,7 @@ import asyncio
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -141,10 +141,12 @@ class Figures:
 
 
 @contextmanager
-def sandbox(latency_ms: float) -> Iterator[tuple[str, DoorCounter]]:
-    """A fresh sandbox behind a door counter, served by uvicorn in a thread."""
+def sandbox(
+    latency_ms: float, door: DoorCounter | None = None
+) -> Iterator[tuple[str, DoorCounter]]:
+    """A fresh sandbox behind a door counter (``door``, or a new one), served by uvicorn in a thread."""
     config = SandboxConfig(latency_ms=latency_ms)
-    door = DoorCounter(None)
+    door = door if door is not None else DoorCounter(None)
     server = uvicorn.Server(
         uvicorn.Config(door, host="127.0.0.1", port=0, log_level="critical", lifespan="off")
     )
@@ -175,15 +177,15 @@ def check_and_count(url: str) -> int:
     return total
 
 
-def sdk_launch(url: str) -> None:
-    """(a) The official SDK, one call after another."""
+def sdk_launch(url: str, images: Sequence[tuple[str, bytes]] = IMAGES) -> None:
+    """(a) The official SDK, one call after another (``images``: file names and bytes)."""
     session = FacebookSession(access_token=TOKEN)
     session.GRAPH = url
     FacebookAdsApi.set_default_api(FacebookAdsApi(session, api_version=VERSION))
     account = AdAccount(ACCOUNT)
     hashes = []
     with tempfile.TemporaryDirectory() as folder:
-        for name, data in IMAGES:
+        for name, data in images:
             path = Path(folder) / name
             path.write_bytes(data)
             image = account.create_ad_image(params={AdImage.Field.filename: str(path)})

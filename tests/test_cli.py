@@ -1,13 +1,22 @@
-"""The command line: typer's runner in process, and the sandbox as a real subprocess."""
+"""The command line: typer's runner in process, and the sandbox and demo as real subprocesses.
+
+Command-by-command tests live in ``tests/interfaces/``.
+"""
 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
 
 import httpx2
+import pytest
+import structlog
 from typer.testing import CliRunner
 
 from meta_agent.interfaces.cli import app
@@ -16,12 +25,31 @@ from tests.conftest import TOKEN, free_port
 runner = CliRunner()
 
 
+@pytest.fixture(autouse=True)
+def _restore_logging() -> Iterator[None]:
+    """The CLI sets structlog's level; put the previous setup back for the tests after."""
+    saved = structlog.get_config()
+    yield
+    structlog.configure(**saved)
+
+
 def test_help_lists_commands() -> None:
-    """--help names the commands a newcomer needs."""
+    """--help names every command."""
     result = runner.invoke(app, ["--help"])
     assert result.exit_code == 0
-    assert "sandbox" in result.output
-    assert "demo" in result.output
+    for command in (
+        "demo",
+        "run",
+        "workflows",
+        "insights",
+        "report",
+        "health",
+        "sandbox",
+        "serve",
+        "mcp",
+        "walkthrough",
+    ):
+        assert command in result.output
 
 
 def test_bad_fault_spec_is_a_usage_error() -> None:
@@ -32,9 +60,9 @@ def test_bad_fault_spec_is_a_usage_error() -> None:
     assert "Traceback" not in result.output
 
 
-def test_demo_json_reports_what_it_created() -> None:
-    """demo --json creates the four objects in one batch and reads spend back."""
-    result = runner.invoke(app, ["demo", "--json"])
+def test_walkthrough_json_reports_what_it_created() -> None:
+    """walkthrough --json creates the four objects in one batch and reads spend back."""
+    result = runner.invoke(app, ["walkthrough", "--json"])
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout)
     assert [c["name"] for c in summary["created"]] == [
@@ -76,3 +104,25 @@ def test_sandbox_subprocess_serves_and_prints_banner() -> None:
     assert f"http://127.0.0.1:{port}" in stderr
     assert "act_1234567890" in stderr
     assert "sandbox-token" in stderr
+
+
+def test_demo_subprocess_prints_one_json_document(tmp_path: Path) -> None:
+    """`python -m meta_agent demo --json` as a real process: one JSON document, a week of spend."""
+    env = {**os.environ, "META_AGENT_DATA_DIR": str(tmp_path / "data")}
+    env.pop("META_AGENT_CONFIG", None)
+    completed = subprocess.run(
+        [sys.executable, "-m", "meta_agent", "demo", "--json"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=50,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr
+    assert "Traceback" not in completed.stderr
+    document = json.loads(completed.stdout)
+    assert document["status"] == "COMPLETED"
+    assert document["mode"] == "sandbox"
+    assert len([row for row in document["created"] if row["kind"] == "ad"]) == 6
+    assert Decimal(document["report"]["summary"]["spend_major"]) > 0
+    assert not (tmp_path / "data").exists()

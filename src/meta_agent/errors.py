@@ -5,7 +5,9 @@
     MetaAgentError
     ├── UsageError                  fix the input or the configuration; never retried
     │   ├── ConfigError             a setting is missing or wrong
-    │   └── RequestValidationError  a request failed our own validation (names field and fix)
+    │   ├── RequestValidationError  a request failed our own validation (names field and fix)
+    │   ├── PolicyViolationError    the account's policy forbids it (names the limit, by how much)
+    │   └── ConflictError           the request_id is in use (running, or sent with another body)
     └── ApiError                    Meta answered with an error, or did not answer
         ├── RateLimitedError        wait ``retry_after`` seconds, then retry
         ├── TransientError          retry with backoff
@@ -17,6 +19,7 @@
         ├── OutcomeUnknownError     a write may or may not have happened: reconcile first
         ├── TransportError          the network failed before a request was sent
         └── DependencyFailedError   a batch item not run because an item it needs failed
+    WorkflowFailedError             a workflow stopped; carries its cause and what rollback did
 
 The specification's taxonomy maps onto this: its ``ValidationError`` is
 :class:`RequestValidationError` (ours) or :class:`InvalidParameterError` (Meta's),
@@ -72,6 +75,38 @@ class RequestValidationError(UsageError):
         """Dotted path of the offending field."""
         value = self.details.get("field")
         return str(value) if value is not None else None
+
+
+class PolicyViolationError(UsageError):
+    """The account's policy forbids the request.
+
+    ``details`` carries ``field``, ``limit`` (the policy setting), ``allowed`` and ``requested``
+    and, for amounts, ``excess``; nothing was sent to Meta.
+    """
+
+    kind = "policy_violation"
+
+
+class ConflictError(UsageError):
+    """The ``request_id`` is taken: its workflow is still running, or it carried another request."""
+
+    kind = "conflict"
+
+
+class WorkflowFailedError(MetaAgentError):
+    """A workflow stopped at ``step``; ``cause`` is the error there, ``rollback`` what was undone.
+
+    ``details`` carries ``workflow_id``, ``step``, ``cause`` (an error dict), ``status`` (the
+    workflow's final status) and ``leftovers`` (objects a failed compensation left behind).
+    """
+
+    kind = "workflow_failed"
+
+    @property
+    def cause(self) -> MetaAgentError | None:
+        """The error that stopped the workflow, rebuilt."""
+        value = self.details.get("cause")
+        return error_from_dict(value) if isinstance(value, dict) else None
 
 
 class ApiError(MetaAgentError):
@@ -186,6 +221,9 @@ _KINDS: dict[str, type[MetaAgentError]] = {
         UsageError,
         ConfigError,
         RequestValidationError,
+        PolicyViolationError,
+        ConflictError,
+        WorkflowFailedError,
         ApiError,
         RateLimitedError,
         TransientError,

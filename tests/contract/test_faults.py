@@ -271,7 +271,7 @@ class TestSpecParser:
             ("transient:nth=0", "nth"),
             ("rate_limit:code=99", "rate_limit code must be one of"),
             ("http_5xx:code=404", "500 to 599"),
-            ("transient:code=17", "code applies only to rate_limit and http_5xx"),
+            ("transient:code=17", "code applies only to rate_limit, http_5xx and graph_error"),
             ("[{nope", "not valid JSON"),
             ('[{"kind": "transient", "extra": 1}]', "unknown option 'extra'"),
             ('["transient"]', "invalid fault rule"),

@@ -13,6 +13,7 @@ from starlette.applications import Starlette
 from starlette.types import Receive, Scope, Send
 
 from meta_agent import errors
+from meta_agent.graph.batch import BatchBuilder
 from meta_agent.graph.pacing import (
     Budget,
     Pacer,
@@ -56,6 +57,17 @@ def test_admission_waits_for_a_finish_when_in_flight_calls_fill_the_budget() -> 
     assert admission_wait(level=10, cost=120, drain=0.5, in_flight=0, ceiling=95) == pytest.approx(
         20
     )
+
+
+def test_admission_counts_a_batch_as_its_items() -> None:
+    """A weight-10 call needs room for 10 calls: at 50 % with 5 % calls it waits 15 s at
+    1/3 %/s, where one call goes at once; a 50-item batch waits for an empty budget."""
+    drain = 1 / 3
+    assert admission_wait(level=50, cost=5, drain=drain, in_flight=0, ceiling=95) == 0.0
+    assert admission_wait(50, 5, drain, 0, 95, weight=9) == 0.0
+    assert admission_wait(50, 5, drain, 0, 95, weight=10) == pytest.approx(15)
+    assert admission_wait(50, 5, drain, 0, 95, weight=50) == pytest.approx(150)
+    assert admission_wait(0, 5, drain, in_flight=10, ceiling=95, weight=10) == math.inf
 
 
 @pytest.mark.parametrize(
@@ -137,6 +149,34 @@ async def test_block_holds_bulk_and_priority_alike(clock: ManualClock) -> None:
     started = clock.now()
     async with pacer.slot("1", priority=True):
         assert clock.now() - started == pytest.approx(42)
+
+
+def _half_full(clock: ManualClock) -> Pacer:
+    """A pacer whose account "1" is at 50 %, with 5 % calls draining at 1/3 % a second."""
+    pacer = _pacer(clock)
+    score = pacer.meter("1").score
+    score.level, score.seen_at, score.cost, score.drain = 50.0, clock.now(), 5.0, 1 / 3
+    return pacer
+
+
+async def test_weighted_slot_waits_and_counts_like_that_many_calls(clock: ManualClock) -> None:
+    """slot(weight=10) at 50 % waits 15 s where a single call would not, and holds 10 in flight."""
+    pacer = _half_full(clock)
+    started = clock.now()
+    async with pacer.slot("1"):
+        assert clock.now() == started
+    async with pacer.slot("1", weight=10):
+        assert clock.now() - started == pytest.approx(15)
+        assert pacer.meter("1").in_flight == 10
+    assert pacer.meter("1").in_flight == 0
+
+
+async def test_weight_applies_to_the_priority_lane(clock: ManualClock) -> None:
+    """A priority batch may use the reserve up to 99 %, but still counts all its items."""
+    pacer = _half_full(clock)
+    started = clock.now()
+    async with pacer.slot("1", priority=True, weight=10):
+        assert clock.now() - started == pytest.approx(3)  # room for 10 x 5 % under 99 %
 
 
 # -- against the development tier ---------------------------------------------------------------
@@ -245,6 +285,21 @@ class TestDevelopmentTier:
             await requestor.call("POST", f"{INR_ACCOUNT}/campaigns", CAMPAIGN)
         assert _throttled(logs) == 1  # only the call that discovered the block
         assert 300 <= clock.now() - started < 310
+
+    async def test_batches_are_paced_as_many_calls_as_they_hold(
+        self, strict: Requestor, sandbox: Sandbox, clock: ManualClock
+    ) -> None:
+        """Three batches of 8 writes (40 % of the budget each) in a row: at 80 % the third
+        waits until 8 more writes fit under 95 %, so no item is ever throttled."""
+        started = clock.now()
+        for round_ in range(3):
+            batch = BatchBuilder(strict, max_attempts=1)
+            for index in range(8):
+                batch.post(f"{INR_ACCOUNT}/campaigns", {**CAMPAIGN, "name": f"b{round_}.{index}"})
+            results = await batch.execute()
+            assert not results.errors(), results.errors()
+        assert len(list(sandbox.state.of_kind("campaign"))) == 24
+        assert clock.now() - started == pytest.approx(75, abs=1)  # 80 % down to 55 % at 1/3 %/s
 
     async def test_error_responses_feed_the_meter(self, strict: Requestor) -> None:
         """A refused write still carries usage headers, and the pacer takes them in."""

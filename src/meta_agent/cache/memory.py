@@ -50,10 +50,13 @@ class MemoryCache:
 
     async def invalidate(self, pattern: str) -> int:
         """Forget every key matching the glob; returns how many went."""
+        now = self._now()
         doomed = [key for key in self._entries if fnmatch.fnmatchcase(key, pattern)]
+        live = 0
         for key in doomed:
-            del self._entries[key]
-        return len(doomed)
+            expires, _ = self._entries.pop(key)
+            live += expires is None or expires > now  # an expired key was already gone
+        return live
 
     async def close(self) -> None:
         """Nothing to release."""

@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from meta_agent.graph.batch import MAX_BATCH_SIZE, BatchBuilder
 from meta_agent.graph.requestor import CallOptions, GraphResponse, Requestor
 from meta_agent.graph.services import (
     AccountService,
@@ -93,6 +94,24 @@ class GraphClient:
     async def delete(self, path: str, params: dict[str, Any] | None = None, **options: Any) -> Any:
         """DELETE a node; returns the decoded body."""
         return (await self.call("DELETE", path, params, options=CallOptions(**options))).body
+
+    def batch(
+        self,
+        *,
+        max_size: int = MAX_BATCH_SIZE,
+        concurrency: int = 4,
+        max_attempts: int | None = None,
+    ) -> BatchBuilder:
+        """A new batch over this client's requestor: add calls, then ``await .execute()``.
+
+        The options are :class:`~meta_agent.graph.batch.BatchBuilder`'s.
+
+        Raises:
+            ConfigError: a limit out of range.
+        """
+        return BatchBuilder(
+            self.requestor, max_size=max_size, concurrency=concurrency, max_attempts=max_attempts
+        )
 
     async def call(
         self,

@@ -15,6 +15,10 @@ The cost of a call is learned from the rise between consecutive readings, starti
 tier's write cost once a response names the tier (and from the development tier's before
 that, so a cold burst cannot overshoot). Calls to one key share a concurrency limit; a
 priority call (a pause, a rollback) skips that queue and goes ahead of queued bulk calls.
+
+A call may carry a ``weight``: a batch of N items is one HTTP request but N calls against
+Meta's budgets (each item is scored on its own), so it is admitted, counted in flight and
+spaced like N calls, while holding a single concurrency slot.
 """
 
 from __future__ import annotations
@@ -45,16 +49,17 @@ _MIN_SLEEP_S = 1e-3
 
 
 def admission_wait(
-    level: float, cost: float, drain: float, in_flight: int, ceiling: float
+    level: float, cost: float, drain: float, in_flight: int, ceiling: float, weight: int = 1
 ) -> float:
-    """Seconds until one more call fits under ``ceiling`` with ``in_flight`` calls pending.
+    """Seconds until a call of ``weight`` calls fits under ``ceiling`` with ``in_flight`` pending.
 
     ``level`` is the budget now, in percent; ``cost`` what one call adds; ``drain`` the percent
-    recovered per second. When the calls in flight alone fill the budget, no amount of waiting
-    helps, only one of them finishing: the answer is ``inf``. A single call dearer than the
-    ceiling waits for an empty budget.
+    recovered per second; ``in_flight`` counts calls by weight. When the calls in flight alone
+    fill the budget, no amount of waiting helps, only one of them finishing: the answer is
+    ``inf``. A call dearer than the ceiling (one costly call, or a big batch) waits for an
+    empty budget.
     """
-    allowed = ceiling - (in_flight + 1) * cost
+    allowed = ceiling - (in_flight + weight) * cost
     if allowed < 0 and in_flight > 0:
         return math.inf
     allowed = max(allowed, 0.0)
@@ -115,7 +120,9 @@ class Meter:
     blocked_until: float = 0.0
     last_admit: float = float("-inf")
     admit_level: float = 0.0
+    admit_weight: int = 1
     in_flight: int = 0
+    """Calls in flight, by weight: a batch of N items counts N."""
     priority_waiting: int = 0
     lane_clear: asyncio.Event = field(default_factory=asyncio.Event)
     finished: asyncio.Event = field(default_factory=asyncio.Event)
@@ -150,59 +157,63 @@ class Pacer:
         return self._meters.setdefault(key, Meter())
 
     @asynccontextmanager
-    async def slot(self, key: str, *, priority: bool = False) -> AsyncIterator[None]:
+    async def slot(
+        self, key: str, *, priority: bool = False, weight: int = 1
+    ) -> AsyncIterator[None]:
         """Wait until a call on ``key`` may go out, then hold a concurrency slot for it.
 
         A ``priority`` call skips the concurrency queue and may use the reserve above
-        ``target``; it still waits out blocks.
+        ``target``; it still waits out blocks. ``weight`` is how many calls Meta scores this
+        one as (the items of a batch): it is paced like that many calls.
         """
-        meter = self.meter(key)
+        meter, weight = self.meter(key), max(1, weight)
         if priority:
-            await self._wait_priority(meter)
-            async with self._in_flight(meter):
+            await self._wait_priority(meter, weight)
+            async with self._in_flight(meter, weight):
                 yield
             return
         semaphore = self._semaphores.setdefault(key, asyncio.Semaphore(self._max_concurrency))
         async with semaphore:
-            await self._wait_turn(meter, self.target, bulk=True)
-            async with self._in_flight(meter):
+            await self._wait_turn(meter, self.target, weight, bulk=True)
+            async with self._in_flight(meter, weight):
                 yield
 
     @staticmethod
     @asynccontextmanager
-    async def _in_flight(meter: Meter) -> AsyncIterator[None]:
+    async def _in_flight(meter: Meter, weight: int) -> AsyncIterator[None]:
         # Counted up by _wait_turn in the same step that admits the call.
         try:
             yield
         finally:
-            meter.in_flight -= 1
+            meter.in_flight -= weight
             meter.finished.set()
             meter.finished = asyncio.Event()
 
-    async def _wait_priority(self, meter: Meter) -> None:
+    async def _wait_priority(self, meter: Meter, weight: int) -> None:
         meter.priority_waiting += 1
         meter.lane_clear.clear()
         try:
-            await self._wait_turn(meter, PRIORITY_CEILING, bulk=False)
+            await self._wait_turn(meter, PRIORITY_CEILING, weight, bulk=False)
         finally:
             meter.priority_waiting -= 1
             if meter.priority_waiting == 0:
                 meter.lane_clear.set()
 
-    async def _wait_turn(self, meter: Meter, ceiling: float, *, bulk: bool) -> None:
+    async def _wait_turn(self, meter: Meter, ceiling: float, weight: int, *, bulk: bool) -> None:
         while True:
             if bulk and not meter.lane_clear.is_set():
                 await meter.lane_clear.wait()
                 continue
             now = self._now()
-            wait = self._wait_seconds(meter, now, ceiling, bulk=bulk)
+            wait = self._wait_seconds(meter, now, ceiling, weight, bulk=bulk)
             if wait <= _NEGLIGIBLE_S:
                 if bulk:
                     meter.last_admit = now
+                    meter.admit_weight = weight
                     meter.admit_level = (
                         meter.score.projected(now) + meter.in_flight * meter.score.cost
                     )
-                meter.in_flight += 1
+                meter.in_flight += weight
                 return
             if wait == math.inf:
                 await meter.finished.wait()
@@ -210,19 +221,25 @@ class Pacer:
                 # A floor, so that a clock coarser than the wait still moves.
                 await self._sleep(max(wait, _MIN_SLEEP_S))
 
-    def _wait_seconds(self, meter: Meter, now: float, ceiling: float, *, bulk: bool) -> float:
+    def _wait_seconds(
+        self, meter: Meter, now: float, ceiling: float, weight: int, *, bulk: bool
+    ) -> float:
         waits = [meter.blocked_until - now]
         if bulk:
             waits.append(meter.last_admit + self._spacing(meter) - now)
         for budget in (meter.score, meter.hourly):
             level = budget.projected(now)
-            waits.append(admission_wait(level, budget.cost, budget.drain, meter.in_flight, ceiling))
+            waits.append(
+                admission_wait(level, budget.cost, budget.drain, meter.in_flight, ceiling, weight)
+            )
         return max(waits)
 
     def _spacing(self, meter: Meter) -> float:
         # Worked out at each check, so a drain learned since the last admission applies.
+        # A batch of N spent N calls' worth: the drain takes N times as long to refill it.
         score = meter.score
-        return spacing(meter.admit_level, score.cost, score.drain, self.slow_at, self.target)
+        cost = score.cost * meter.admit_weight
+        return spacing(meter.admit_level, cost, score.drain, self.slow_at, self.target)
 
     def observe(self, key: str, usage: Usage) -> None:
         """Feed the usage headers of a response (errors included) into ``key``'s meter."""

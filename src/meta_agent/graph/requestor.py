@@ -34,6 +34,7 @@ from meta_agent.graph.retry import RetryPolicy, decide
 from meta_agent.graph.settings import GraphSettings
 from meta_agent.graph.transport import FileField, RawResponse, SendFailedError, Transport
 from meta_agent.graph.usage import parse_usage
+from meta_agent.observability import metrics
 
 log = structlog.get_logger("meta_agent.graph")
 
@@ -51,6 +52,8 @@ class CallOptions:
     idempotency_key: str | None = None
     account: str | None = None
     retry: RetryPolicy | None = None
+    weight: int = 1
+    """How many calls Meta scores this request as (a batch's items), for pacing."""
 
 
 @dataclass(frozen=True)
@@ -150,7 +153,7 @@ class Requestor:
         query, form = (encoded, None) if method == "GET" else ({}, encoded)
         query = {**query, **self._proof()}
         url = f"/{self.settings.version}/{path.lstrip('/')}"
-        async with self.pacer.slot(key, priority=options.priority):
+        async with self.pacer.slot(key, priority=options.priority, weight=options.weight):
             started = self.now()
             try:
                 raw = await self.transport.send(
@@ -263,6 +266,7 @@ class Requestor:
         error: ApiError | None,
     ) -> None:
         """The one canonical line per Graph call (never parameters, never the token)."""
+        metrics.api_call(template(path), method, raw.status)
         log.info(
             "graph.request.completed",
             method=method,

@@ -94,3 +94,32 @@ class Transport:
     async def aclose(self) -> None:
         """Close pooled connections."""
         await self._client.aclose()
+
+
+class DownloadError(Exception):
+    """A file could not be downloaded: a refusal, too large, or the exchange failed."""
+
+
+async def download(url: str, *, max_bytes: int, time_limit: float = 30.0) -> bytes:
+    """GET a public file (an image to upload), reading no more than ``max_bytes``.
+
+    A client of its own: the Graph transport is bound to Meta's host (or to the sandbox).
+
+    Raises:
+        DownloadError: an HTTP error status, a body over ``max_bytes``, or a failed exchange.
+    """
+    try:
+        async with (
+            httpx2.AsyncClient(timeout=time_limit, follow_redirects=True) as client,
+            client.stream("GET", url) as response,
+        ):
+            if response.status_code >= 400:
+                raise DownloadError(f"the server answered HTTP {response.status_code}")
+            body = bytearray()
+            async for chunk in response.aiter_bytes():
+                body += chunk
+                if len(body) > max_bytes:
+                    raise DownloadError(f"the file is larger than {max_bytes} bytes")
+            return bytes(body)
+    except (httpx2.HTTPError, httpx2.InvalidURL, OSError) as error:
+        raise DownloadError(f"{type(error).__name__}: {error}") from None

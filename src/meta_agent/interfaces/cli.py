@@ -1,16 +1,41 @@
-"""The ``meta-agent`` command line."""
+"""The ``meta-agent`` command line: a thin adapter over :class:`MetaAgentService`.
+
+Commands: ``demo``, ``run``, ``workflows list|show|resume|rollback``, ``insights``,
+``report``, ``health``, ``sandbox``, ``serve``, ``mcp``, ``keys create`` and ``walkthrough``. Each prints
+tables for people or, with ``--json``, one JSON document for machines. Exit codes (one
+table for every command, see :mod:`meta_agent.interfaces.cli_common`): 0 done, 1 internal
+error or unhealthy, 2 the caller's mistake (validation, configuration, policy), 3 Meta's
+API refused or failed, 4 the workflow ran and failed (and was rolled back).
+"""
 
 from __future__ import annotations
 
 import asyncio
+import io
 import json
+import sys
+import time
 from pathlib import Path
-from typing import Annotated, NoReturn
+from types import TracebackType
+from typing import Annotated, NoReturn, TextIO, cast
 
 import typer
 from pydantic import SecretStr, ValidationError
-from rich.console import Console
+from rich.markup import escape
 
+from meta_agent.interfaces import cli_insights, cli_keys, cli_ops
+from meta_agent.interfaces.cli_common import (
+    EXIT_USAGE,
+    EXIT_WORKFLOW,
+    ConfigOpt,
+    JsonOpt,
+    err,
+    out,
+    print_error,
+    print_json,
+    run_async,
+    set_debug,
+)
 from meta_agent.observability.logging import configure_logging
 from meta_agent.sandbox import SandboxConfig, create_app, parse_fault_spec
 from meta_agent.sandbox.config import DEFAULT_TOKEN, Tier
@@ -21,8 +46,29 @@ app = typer.Typer(
     help="Run Meta advertising through the Marketing API, or rehearse it offline in the sandbox.",
     no_args_is_help=True,
     add_completion=False,
+    pretty_exceptions_enable=False,
 )
-console = Console(stderr=True)
+console = err
+
+
+class _CurrentStderr(io.TextIOBase):
+    """``sys.stderr`` as it is at each write.
+
+    structlog keeps the stream it was configured with; typer's test runner swaps stderr per
+    invocation and closes it after, so logs must follow the current one, not the first.
+    """
+
+    def write(self, text: str) -> int:
+        """Write to the current stderr."""
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        """Flush the current stderr."""
+        sys.stderr.flush()
+
+    def isatty(self) -> bool:
+        """Whether the current stderr is a terminal (console rendering, else JSON lines)."""
+        return sys.stderr.isatty()
 
 
 @app.callback()
@@ -35,13 +81,10 @@ def _setup(
     """Configure logging once for every command."""
     if log_level.upper() not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
         _usage_error(f"--log-level {log_level}: choose DEBUG, INFO, WARNING or ERROR")
-    configure_logging(log_level)
+    configure_logging(log_level, stream=cast(TextIO, _CurrentStderr()))
+    set_debug(log_level.upper() == "DEBUG")
 
 
-EXIT_USAGE = 2
-
-
-@app.command()
 def sandbox(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port to listen on.")] = 8765,
@@ -107,11 +150,86 @@ def _print_banner(config: SandboxConfig, token: str) -> None:
     )
 
 
-@app.command()
 def demo(
-    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+    as_json: JsonOpt = False,
+    html: Annotated[
+        Path | None,
+        typer.Option("--html", help="Also write the report as one self-contained HTML page."),
+    ] = None,
+    config: ConfigOpt = None,
 ) -> None:
-    """Rehearse a launch end to end against the embedded sandbox (no Meta account needed)."""
+    """Launch a full campaign on a fresh embedded sandbox, let a week pass, and report on it.
+
+    Six images, a campaign, three ad sets, six creatives and six ads go through the same
+    service an agent calls, then are activated; no Meta account is needed and nothing on
+    this machine is changed.
+    """
+    from meta_agent.interfaces.demo import run_demo
+    from meta_agent.interfaces.render import created_table, report_views
+    from meta_agent.interfaces.report_html import render_html
+
+    with _DemoProgress(enabled=not as_json) as progress:
+        outcome = run_async(lambda: run_demo(config, progress), as_json=as_json)
+    if html is not None and outcome.report is not None:
+        html.write_text(render_html(outcome.report, title="meta-agent demo: Roast & Co. launch"))
+    if as_json:
+        print_json({**outcome.to_json(), "html_report": str(html) if html else None})
+    elif outcome.ok:
+        out.print(created_table(outcome.response.result or {}, title="What the demo created"))
+        for view in report_views(outcome.report) if outcome.report else []:
+            out.print(view)
+        _demo_footer(html)
+    if not outcome.ok:
+        print_error(outcome.response.error or {"kind": "internal_error", "message": "no report"})
+        raise typer.Exit(EXIT_WORKFLOW)
+
+
+def _demo_footer(html: Path | None) -> None:
+    if html is not None:
+        err.print(f"[green]HTML report[/]: {html}")
+    err.print(
+        "Next: [bold]meta-agent run REQUEST.json[/] (the embedded sandbox until an access token "
+        "is configured), [bold]meta-agent workflows list[/], [bold]meta-agent --help[/]."
+    )
+
+
+class _DemoProgress:
+    """The demo's live progress on stderr: a spinner, each phase, each workflow step."""
+
+    def __init__(self, *, enabled: bool) -> None:
+        self.enabled = enabled
+        self.started = time.monotonic()
+        self.status = err.status("Starting…", spinner="dots")
+
+    def __enter__(self) -> _DemoProgress | None:
+        if not self.enabled:
+            return None
+        self.status.start()
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self.enabled:
+            self.status.stop()
+
+    def phase(self, text: str) -> None:
+        """A phase begins."""
+        err.print(f"[bold cyan]»[/] {escape(text)}")
+        self.status.update(text)
+
+    def step(self, name: str) -> None:
+        """A workflow step was journaled as completed."""
+        err.print(f"  [green]✓[/] {escape(name)} [dim]({time.monotonic() - self.started:.1f} s)[/]")
+
+
+def walkthrough(
+    as_json: JsonOpt = False,
+) -> None:
+    """The Graph client step by step against the sandbox (raw calls, one batch)."""
     from meta_agent.interfaces.walkthrough import run_walkthrough
 
     summary = asyncio.run(run_walkthrough(console, quiet=as_json))
@@ -119,8 +237,22 @@ def demo(
         typer.echo(json.dumps(summary, indent=2))
 
 
+# Registered in the order --help lists them: the newcomer's first command first.
+app.command()(demo)
+app.command()(cli_ops.run)
+app.add_typer(cli_ops.workflows_app, name="workflows")
+app.command()(cli_insights.insights)
+app.command()(cli_insights.report)
+app.command()(cli_ops.health)
+app.command()(sandbox)
+app.command()(cli_ops.serve)
+app.command()(cli_ops.mcp)
+app.add_typer(cli_keys.keys_app, name="keys")
+app.command()(walkthrough)
+
+
 def _usage_error(message: str) -> NoReturn:
-    console.print(f"[red]error:[/] {message}")
+    console.print(f"[red]error:[/] {escape(message)}")
     raise typer.Exit(EXIT_USAGE)
 
 

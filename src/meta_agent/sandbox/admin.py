@@ -1,8 +1,16 @@
-"""Admin endpoints under ``/_sandbox/``, outside Meta's namespace: the test harness's handles."""
+"""Admin endpoints under ``/_sandbox/``, outside Meta's namespace: the test harness's handles.
+
+``GET /_sandbox/objects`` lists every record, deleted ones included, with its
+``effective_status``; ``?kind=campaign,adset`` keeps some kinds, ``?account_id=act_1``
+one account, and ``?live=true`` only what is neither DELETED nor under a DELETED campaign or
+ad set: the witness that a rollback left nothing behind. ``?live=false`` lists the rest.
+"""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from starlette.requests import Request
@@ -43,15 +51,11 @@ def admin_routes(sb: Sandbox) -> list[BaseRoute]:
         return JSONResponse({"rules": sb.faults.describe()})
 
     async def objects(request: Request) -> Response:
-        kind = request.query_params.get("kind")
-        now = sb.clock.now()
-        listed = [
-            {**record, "effective_status": effective_status(sb.state, record, now)}
-            if "status" in record
-            else record
-            for record in sb.state.objects.values()
-            if kind is None or record["kind"] == kind
-        ]
+        try:
+            chosen = _object_filter(request.query_params)
+        except ValueError as error:
+            return _bad_request(str(error))
+        listed = list_objects(sb, chosen)
         return JSONResponse({"data": listed, "count": len(listed)})
 
     async def requests(_: Request) -> Response:
@@ -82,6 +86,67 @@ def admin_routes(sb: Sandbox) -> list[BaseRoute]:
         Route("/_sandbox/clock/advance", advance, methods=["POST"]),
         Route("/_sandbox/health", health, methods=["GET"]),
     ]
+
+
+@dataclass(frozen=True)
+class ObjectFilter:
+    """What ``GET /_sandbox/objects`` lists: kinds, one account, only live objects."""
+
+    kinds: frozenset[str] | None = None
+    account_id: str | None = None
+    live: bool | None = None
+
+
+def list_objects(sb: Sandbox, chosen: ObjectFilter) -> list[dict[str, Any]]:
+    """Every record that passes ``chosen``, with its ``effective_status`` when it has a status.
+
+    ``live=True`` keeps objects that are neither DELETED nor under a DELETED campaign or ad
+    set, which is how a test proves a rollback left nothing running.
+    """
+    now = sb.clock.now()
+    out = []
+    for record in sb.state.objects.values():
+        if chosen.kinds is not None and record["kind"] not in chosen.kinds:
+            continue
+        if chosen.account_id is not None and record.get("account_id") != chosen.account_id:
+            continue
+        if chosen.live is None or _is_live(sb, record) == chosen.live:
+            out.append(_with_status(sb, record, now))
+    return out
+
+
+def _is_live(sb: Sandbox, record: dict[str, Any]) -> bool:
+    """Not DELETED, and not under a DELETED campaign or ad set (deletes do not cascade here)."""
+    parents = (sb.state.find(str(record.get(key))) for key in ("campaign_id", "adset_id"))
+    chain = [record, *(parent for parent in parents if parent is not None)]
+    return all(item.get("status") != "DELETED" for item in chain)
+
+
+def _with_status(sb: Sandbox, record: dict[str, Any], now: float) -> dict[str, Any]:
+    if "status" not in record:
+        return record
+    return {**record, "effective_status": effective_status(sb.state, record, now)}
+
+
+_FLAGS = {"true": True, "1": True, "false": False, "0": False}
+
+
+def _object_filter(query: Mapping[str, str]) -> ObjectFilter:
+    """Parse ``kind`` (comma list), ``account_id`` (digits or act_) and ``live``.
+
+    Raises:
+        ValueError: ``live`` is not true/false, naming the parameter and its values.
+    """
+    kinds = query.get("kind")
+    account = query.get("account_id")
+    live = query.get("live")
+    if live is not None and live.lower() not in _FLAGS:
+        raise ValueError(f"live: give true or false, not {live!r}")
+    return ObjectFilter(
+        kinds=frozenset(k.strip() for k in kinds.split(",") if k.strip()) if kinds else None,
+        account_id=account.removeprefix("act_") if account else None,
+        live=_FLAGS[live.lower()] if live is not None else None,
+    )
 
 
 async def _fault_rules(request: Request) -> list[FaultRule]:

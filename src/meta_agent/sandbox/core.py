@@ -30,6 +30,7 @@ from meta_agent.sandbox.errors import (
 )
 from meta_agent.sandbox.faults import Fault, FaultScript
 from meta_agent.sandbox.ids import IdGenerator, trace_id
+from meta_agent.sandbox.memo import StateMemo
 from meta_agent.sandbox.nodes import Registry, build_url, read_node
 from meta_agent.sandbox.params import Params
 from meta_agent.sandbox.ratelimit import RateLimiter, call_weight
@@ -109,6 +110,8 @@ class Sandbox:
         self.limiter = RateLimiter(self.config)
         self.rng = random.Random(self.config.seed)
         self.counters = Counters()
+        # Report run layouts, so reading page k of a run costs one page (insights/reports.py).
+        self.memo = StateMemo(size=8)
         self.registry = Registry()
         register_all(self.registry)
 
@@ -128,6 +131,7 @@ class Sandbox:
         self.ids = IdGenerator(self.config.seed, start=self.state.id_counter)
         self.limiter = RateLimiter(self.config)
         self.counters = Counters()
+        self.memo.clear()
 
     def process(self, req: GraphRequest, fault: Fault | None = None) -> GraphResponse:
         """Serve one Graph call; every failure becomes Meta's error envelope, never a crash."""
@@ -158,6 +162,8 @@ class Sandbox:
                 self.limiter.charge(ctx.account_id, weight, self.clock.now(), insights)
             return self._dispatch(ctx)
         finally:
+            if ctx.req.method != "GET":
+                self.state.touch()  # handlers edit records in place: any write may change them
             now = self.clock.now()
             if ctx.account_id is not None:
                 headers.update(self.limiter.headers(ctx.account_id, now, insights))

@@ -11,9 +11,19 @@ HTTP 500), ``http_5xx`` (a proxy's 502, or ``code=5xx``, with an HTML body), ``t
 server hangs before doing anything), ``rate_limit`` (code 17/2446079, or ``code=`` 4, 613,
 80000 or 80004), ``drop_after_commit`` (the write is committed, then the connection is dropped
 before the response), and ``batch_partial`` (a batch item is not run: its slot comes back
-``null``). Inside a batch, ``timeout`` and ``http_5xx`` also leave the item's slot ``null``
+``null``), and ``graph_error`` (any Graph error envelope: ``code`` is required, ``subcode``,
+``message`` and the HTTP ``status``, default 400, are optional). Inside a batch, ``timeout`` and ``http_5xx`` also leave the item's slot ``null``
 (the item did not complete), ``latency`` does not apply per item, and ``drop_after_commit``
-has no connection of its own to drop, so the item succeeds.
+has no connection of its own to drop, so the item succeeds, while every error kind
+(``graph_error`` included) fails the item alone, with the same envelope.
+
+A non-retryable failure at a chosen step of a workflow, e.g. the first ad set create::
+
+    graph_error:code=100,subcode=1885272,method=POST,path=act_*/adsets,nth=1
+
+In the compact form a value ends at the next ``,`` or ``;``, so a ``message`` holding
+either is given in the JSON form: ``[{"kind": "graph_error", "code": 100, "message":
+"(#100) Invalid parameter, really"}]``.
 """
 
 from __future__ import annotations
@@ -44,6 +54,7 @@ FaultKind = Literal[
     "rate_limit",
     "drop_after_commit",
     "batch_partial",
+    "graph_error",
 ]
 FAULT_KINDS: tuple[str, ...] = get_args(FaultKind)
 RATE_LIMIT_CODES = (4, 17, 613, 80000, 80004)
@@ -63,10 +74,21 @@ class FaultRule(BaseModel):
     latency_ms: float = Field(default=0.0, ge=0)
     timeout_s: float = Field(default=30.0, ge=0)
     code: int | None = None
+    subcode: int | None = Field(default=None, description="graph_error: the error_subcode")
+    message: str | None = Field(default=None, description="graph_error: the error message")
+    status: int = Field(default=400, ge=200, le=599, description="graph_error: HTTP status")
     in_batch: bool | None = None
 
     @model_validator(mode="after")
     def _code_fits_kind(self) -> FaultRule:
+        if self.kind == "graph_error":
+            if self.code is None:
+                raise ValueError("graph_error needs code=<Graph error code>, e.g. code=100")
+            return self
+        if self.subcode is not None or self.message is not None or self.status != 400:
+            raise ValueError(
+                f"subcode, message and status apply only to graph_error, not {self.kind}"
+            )
         if self.code is None:
             return self
         if self.kind == "rate_limit" and self.code not in RATE_LIMIT_CODES:
@@ -74,7 +96,9 @@ class FaultRule(BaseModel):
         if self.kind == "http_5xx" and not 500 <= self.code <= 599:
             raise ValueError("http_5xx code must be an HTTP status from 500 to 599")
         if self.kind not in {"rate_limit", "http_5xx"}:
-            raise ValueError(f"code applies only to rate_limit and http_5xx, not {self.kind}")
+            raise ValueError(
+                f"code applies only to rate_limit, http_5xx and graph_error, not {self.kind}"
+            )
         return self
 
     def matches(self, req: GraphRequest) -> bool:
@@ -174,7 +198,21 @@ def build_fault(rule: FaultRule) -> Fault:
         return Fault(kind, raw_status=rule.code or 502)
     if kind == "batch_partial":
         return Fault(kind, skip=True)
+    if kind == "graph_error":
+        return Fault(kind, error=_scripted_error(rule))
     return Fault(kind, error=_error_for(kind, rule.code))
+
+
+def _scripted_error(rule: FaultRule) -> GraphError:
+    """The envelope a ``graph_error`` rule asks for (a code 1/2 one is flagged transient)."""
+    code = rule.code if rule.code is not None else 100
+    return GraphError(
+        message=rule.message or f"(#{code}) Scripted Graph error (sandbox fault)",
+        code=code,
+        subcode=rule.subcode,
+        status=rule.status,
+        is_transient=code in {1, 2},
+    )
 
 
 def _error_for(kind: str, code: int | None) -> GraphError:

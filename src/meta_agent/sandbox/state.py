@@ -84,11 +84,20 @@ def seed_records(tier: str, now: float) -> dict[str, dict[str, Any]]:
 
 
 class SandboxState:
-    """All objects by id, plus the id counter; the only mutable world the handlers touch."""
+    """All objects by id, plus the id counter; the only mutable world the handlers touch.
+
+    ``version`` counts the writes served (see :meth:`touch`); values derived from the
+    objects (a report run's layout) are cached against it. It is not saved.
+    """
 
     def __init__(self, objects: dict[str, dict[str, Any]], id_counter: int = 0) -> None:
         self.objects = objects
         self.id_counter = id_counter
+        self.version = 0
+
+    def touch(self) -> None:
+        """Mark the objects as possibly changed (records are edited in place by handlers)."""
+        self.version += 1
 
     @classmethod
     def fresh(cls, tier: str, now: float) -> SandboxState:
@@ -98,6 +107,7 @@ class SandboxState:
     def add(self, record: dict[str, Any]) -> dict[str, Any]:
         """Store a new record under its ``id``."""
         self.objects[record["id"]] = record
+        self.touch()
         return record
 
     def find(self, object_id: str) -> dict[str, Any] | None:

@@ -12,6 +12,7 @@ PostgreSQL; one contract suite runs against both.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -90,6 +91,16 @@ class ResourceRecord:
     object_id: str
     undo: str = "delete"
     undone: bool = False
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class NewResource:
+    """An object to record with :meth:`JournalStore.add_resources`."""
+
+    kind: str
+    object_id: str
+    undo: str = "delete"
     details: dict[str, Any] = field(default_factory=dict)
 
 
@@ -182,6 +193,11 @@ class JournalStore(Protocol):
         details: dict[str, Any] | None = None,
     ) -> ResourceRecord:
         """Record an object a step created (idempotent on ``(workflow_id, kind, object_id)``)."""
+
+    async def add_resources(
+        self, workflow_id: str, step: str, created: Sequence[NewResource]
+    ) -> list[ResourceRecord]:
+        """Record several objects one step created, in one transaction."""
 
     async def mark_undone(self, workflow_id: str, kind: str, object_id: str) -> None:
         """Record that a resource has been compensated."""

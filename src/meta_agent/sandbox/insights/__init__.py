@@ -9,7 +9,9 @@ whose docstring states what adds up to what.
 
 Report runs are snapshots: their rows are recomputed on demand from the stored parameters
 as of the run's ``time_ref``, so they equal a sync query made at that moment (objects
-edited since then do show their new state).
+edited since then do show their new state). A run's layout is kept between its pages in
+``Sandbox.memo`` (:mod:`meta_agent.sandbox.memo`) until the next write, so page k costs
+one page of rows.
 
 Modules, in the order a request meets them:
 

@@ -2,54 +2,44 @@
 
 Three kinds of entry: object filters (``campaign.effective_status``, ``adset.name``...)
 choose which ads a report counts; ``action_type IN [...]`` narrows action lists; metric
-filters (``spend GREATER_THAN 100``) drop whole rows after they are computed.
+filters (``spend GREATER_THAN 100``) drop whole rows after they are computed. Parsing
+and text matching are shared with the list edges (:mod:`meta_agent.sandbox.filtering`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from meta_agent.sandbox.errors import invalid_param
+from meta_agent.sandbox.filtering import (
+    STATUS_CHOICES,
+    TEXT_OPERATORS,
+    Filter,
+    as_list,
+    check_statuses,
+    parse_filtering,
+    text_matches,
+)
 from meta_agent.sandbox.insights.enums import words
 from meta_agent.sandbox.insights.values import FILTERABLE_METRICS
 from meta_agent.sandbox.nodes import Record
-from meta_agent.sandbox.params import Params, check_enum
-from meta_agent.sandbox.status import (
-    AD_EFFECTIVE,
-    ADSET_EFFECTIVE,
-    CAMPAIGN_EFFECTIVE,
-    effective_status,
-)
+from meta_agent.sandbox.params import Params
+from meta_agent.sandbox.status import effective_status
 from meta_agent.sandbox.synth import Model
 
-OPERATORS = words(
-    """EQUAL NOT_EQUAL GREATER_THAN GREATER_THAN_OR_EQUAL LESS_THAN LESS_THAN_OR_EQUAL IN_RANGE
-    NOT_IN_RANGE CONTAIN NOT_CONTAIN IN NOT_IN STARTS_WITH ENDS_WITH ANY ALL AFTER BEFORE
-    ON_OR_AFTER ON_OR_BEFORE NONE TOP"""
-)
-OBJECT_OPERATORS = frozenset(
-    {"IN", "NOT_IN", "EQUAL", "NOT_EQUAL", "CONTAIN", "NOT_CONTAIN", "STARTS_WITH", "ENDS_WITH"}
-)
+__all__ = ["Filter", "number_matches", "object_matches", "parse_filters"]
+
 NUMBER_OPERATORS = frozenset(
     words(
         """EQUAL NOT_EQUAL GREATER_THAN GREATER_THAN_OR_EQUAL LESS_THAN LESS_THAN_OR_EQUAL IN_RANGE
     NOT_IN_RANGE"""
     )
 )
-STATUS_CHOICES = {"campaign": CAMPAIGN_EFFECTIVE, "adset": ADSET_EFFECTIVE, "ad": AD_EFFECTIVE}
 OBJECT_ATTRIBUTES = frozenset({"effective_status", "id", "name", "objective"})
-LIST_OPERATORS = frozenset({"IN", "NOT_IN", "IN_RANGE", "NOT_IN_RANGE"})
-
-
-@dataclass(frozen=True)
-class Filter:
-    """One ``filtering`` entry."""
-
-    field: str
-    operator: str
-    value: Any
+_HINT = (
+    "Filter on *.effective_status, *.id, *.name, action_type, or a metric "
+    "such as spend or impressions with GREATER_THAN / LESS_THAN."
+)
 
 
 def parse_filters(params: Params) -> list[Filter]:
@@ -59,43 +49,22 @@ def parse_filters(params: Params) -> list[Filter]:
         GraphError: not an array of objects, an unknown operator or status, a field and
             operator Meta does not combine, or a non-numeric value for a metric.
     """
-    raw = params.json_("filtering")
-    if raw is None:
-        return []
-    if not isinstance(raw, list) or not all(isinstance(item, dict) for item in raw):
-        raise invalid_param("Param filtering must be an array of objects", blame="filtering")
-    return [_filter(item) for item in raw]
-
-
-def _filter(item: dict[str, Any]) -> Filter:
-    name, operator, value = (
-        str(item.get("field", "")),
-        str(item.get("operator", "")),
-        item.get("value"),
-    )
-    check_enum("filtering.operator", operator, OPERATORS)
-    if not _supported(name, operator, value):
-        raise invalid_param(
-            f"Filtering field {name} with operation {operator} is not supported",
-            blame="filtering",
-            user_msg="Filter on *.effective_status, *.id, *.name, action_type, or a metric "
-            "such as spend or impressions with GREATER_THAN / LESS_THAN.",
-        )
-    if operator in LIST_OPERATORS and not isinstance(value, list):
-        raise invalid_param(f"Filter on {name}: {operator} needs a list value", blame="filtering")
-    if operator in NUMBER_OPERATORS - {"EQUAL", "NOT_EQUAL"} or name in FILTERABLE_METRICS:
-        _check_numbers(name, value)
-    return Filter(name, operator, value)
+    filters = parse_filtering(params, _supported, _HINT)
+    for item in filters:
+        if item.operator in NUMBER_OPERATORS - {"EQUAL", "NOT_EQUAL"} or (
+            item.field in FILTERABLE_METRICS
+        ):
+            _check_numbers(item.field, item.value)
+    return filters
 
 
 def _supported(name: str, operator: str, value: Any) -> bool:
     """Whether Meta filters ``name`` with ``operator`` (effective statuses must exist too)."""
     level, _, attribute = name.partition(".")
     if level in STATUS_CHOICES and attribute in OBJECT_ATTRIBUTES:
-        supported = operator in OBJECT_OPERATORS
+        supported = operator in TEXT_OPERATORS
         if supported and attribute == "effective_status":
-            for status in _as_list(value):
-                check_enum("filtering.value", str(status), STATUS_CHOICES[level])
+            check_statuses(level, value)
         return supported
     if name == "action_type":
         return operator == "IN"
@@ -103,7 +72,7 @@ def _supported(name: str, operator: str, value: Any) -> bool:
 
 
 def _check_numbers(name: str, value: Any) -> None:
-    for item in _as_list(value):
+    for item in as_list(value):
         try:
             float(item)
         except (TypeError, ValueError):
@@ -114,36 +83,18 @@ def _check_numbers(name: str, value: Any) -> None:
             ) from None
 
 
-def _as_list(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else [value]
-
-
 def object_matches(item: Filter, chain: dict[str, Record], model: Model) -> bool:
     """Whether the object of ``item``'s level in an ad's ``chain`` passes the filter."""
     level, _, attribute = item.field.partition(".")
     record = chain[level]
     if attribute == "effective_status":
-        actual = effective_status(model.state, record, model.now)
-    else:
-        actual = str(record.get(attribute, ""))
-    expected = [str(value) for value in _as_list(item.value)]
-    text, first = actual.lower(), expected[0].lower() if expected else ""
-    checks: dict[str, Callable[[], bool]] = {
-        "IN": lambda: actual in expected,
-        "NOT_IN": lambda: actual not in expected,
-        "EQUAL": lambda: actual == (expected[0] if expected else ""),
-        "NOT_EQUAL": lambda: actual != (expected[0] if expected else ""),
-        "CONTAIN": lambda: first in text,
-        "NOT_CONTAIN": lambda: first not in text,
-        "STARTS_WITH": lambda: text.startswith(first),
-        "ENDS_WITH": lambda: text.endswith(first),
-    }
-    return checks[item.operator]()
+        return text_matches(item, effective_status(model.state, record, model.now))
+    return text_matches(item, str(record.get(attribute, "")))
 
 
 def number_matches(item: Filter, actual: float) -> bool:
     """Whether a row's metric value passes a metric filter."""
-    values = [float(value) for value in _as_list(item.value)]
+    values = [float(value) for value in as_list(item.value)]
     low, high = (values + values)[:2] if values else (0.0, 0.0)
     checks = {
         "EQUAL": actual == low,

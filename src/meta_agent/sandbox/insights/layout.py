@@ -11,6 +11,7 @@ the only reads that compute them all.
 from __future__ import annotations
 
 import bisect
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -51,6 +52,7 @@ class Entity:
 
 
 Group = list[tuple[Counts, int | None]]
+_GROUPS_KEPT = 256
 
 
 def build_report(ctx: Ctx, node: Record, params: Params, now: float) -> Report:
@@ -89,7 +91,9 @@ class Report:
         self.offsets = [0]
         for entity in self.entities:
             self.offsets.append(self.offsets[-1] + entity.rows)
-        self._groups: dict[tuple[int, int], Group] = {}
+        # Bounded: a kept report is read page after page, and only neighbouring rows share
+        # a group, so memory stays flat in the row count.
+        self._groups: OrderedDict[tuple[int, int], Group] = OrderedDict()
 
     def __len__(self) -> int:
         return self.offsets[-1]
@@ -176,11 +180,16 @@ class Report:
     def group(self, entity_index: int, bucket_index: int) -> Group:
         """Counters and reach of every segment of one entity in one bucket (memoised)."""
         key = (entity_index, bucket_index)
-        if key not in self._groups:
+        found = self._groups.get(key)
+        if found is None:
             entity = self.entities[entity_index]
             bucket = self.query.buckets[bucket_index]
-            self._groups[key] = self._compute(entity.ads, entity.keys, bucket, self.query.dims)
-        return self._groups[key]
+            found = self._groups[key] = self._compute(
+                entity.ads, entity.keys, bucket, self.query.dims
+            )
+            if len(self._groups) > _GROUPS_KEPT:
+                self._groups.popitem(last=False)
+        return found
 
     def _compute(
         self, ads: list[Record], keys: list[tuple[str, ...]], bucket: Bucket, dims: tuple[str, ...]

@@ -57,6 +57,9 @@ def new_run(ctx: Ctx, node: Record, report: Report, now: float) -> Record:
 def completed_report(ctx: Ctx, run: Record) -> Report:
     """The report a completed run snapshots, recomputed as of its ``time_ref``.
 
+    The layout is kept per run until the state changes (``Sandbox.memo``), so reading
+    page k costs one page of rows, not the whole layout again.
+
     Raises:
         GraphError: the run has not completed (code 100).
     """
@@ -66,6 +69,10 @@ def completed_report(ctx: Ctx, run: Record) -> Report:
             f"Report run {run['id']} has no results to read: its async_status is '{status}'",
             user_msg="Poll the report run until async_status is 'Job Completed', then read.",
         )
+    return ctx.sb.memo.get(("report_run", run["id"]), ctx.state, lambda: _rebuild(ctx, run))
+
+
+def _rebuild(ctx: Ctx, run: Record) -> Report:
     node = ctx.state.get(str(run["object_id"]))
     params = Params(dict(run["params"]))
     return build_report(ctx, node, params, float(run["created_time"]))

@@ -161,7 +161,7 @@ def _list_for_campaign(ctx: Ctx, campaign: Record) -> Any:
 
 
 def _listing(ctx: Ctx, records: Any) -> Any:
-    return status_listing(ctx, records, AD_EFFECTIVE)
+    return status_listing(ctx, records, AD_EFFECTIVE, "ad")
 
 
 def _ads_volume(ctx: Ctx, account: Record) -> Any:

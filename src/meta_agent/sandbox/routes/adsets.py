@@ -221,7 +221,7 @@ def _list_for_campaign(ctx: Ctx, campaign: Record) -> Any:
 
 
 def _listing(ctx: Ctx, records: Iterable[Record]) -> Any:
-    return status_listing(ctx, records, ADSET_EFFECTIVE)
+    return status_listing(ctx, records, ADSET_EFFECTIVE, "adset")
 
 
 def _minimum_budgets(ctx: Ctx, account: Record) -> Any:

@@ -218,7 +218,7 @@ def _advantage_state(record: Record) -> dict[str, str]:
 
 def _list(ctx: Ctx, account: Record) -> Any:
     records = ctx.state.of_kind("campaign", account_id=account["account_id"])
-    return status_listing(ctx, records, CAMPAIGN_EFFECTIVE)
+    return status_listing(ctx, records, CAMPAIGN_EFFECTIVE, "campaign")
 
 
 def _create(ctx: Ctx, account: Record) -> Any:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from meta_agent.sandbox.core import Ctx
 from meta_agent.sandbox.errors import cannot_edit, invalid_param, object_not_found
 from meta_agent.sandbox.fields import parse_fields
+from meta_agent.sandbox.filtering import Filter, edge_filters, edge_matches, split_field
 from meta_agent.sandbox.nodes import Record, by_status, page, read_node
 from meta_agent.sandbox.params import check_enum, validate_only
 from meta_agent.sandbox.status import AT_CREATION, CONFIGURED, effective_status
@@ -119,15 +120,35 @@ def live_parent(ctx: Ctx, param: str, kind: str, account_id: str) -> Record:
     return parent
 
 
-def status_listing(ctx: Ctx, records: Iterable[Record], allowed: Sequence[str]) -> Any:
-    """One page of an ad-object edge, filtered by ``effective_status`` (values checked first).
+def status_listing(ctx: Ctx, records: Iterable[Record], allowed: Sequence[str], kind: str) -> Any:
+    """One page of an ad-object edge, by ``effective_status`` and ``filtering`` (checked first).
+
+    A ``filtering`` entry on the listed object's own ``effective_status`` widens the default
+    (which hides ARCHIVED) the way the ``effective_status`` parameter does.
 
     Raises:
-        GraphError: a status outside ``allowed``, or DELETED (never listed on edges).
+        GraphError: a status outside ``allowed``, DELETED (never listed on edges), or a bad
+            ``filtering`` entry (code 100, naming it).
     """
     statuses = ctx.params.list_("effective_status")
     for status in statuses or []:
         check_enum("effective_status", str(status), allowed)
+    filters = edge_filters(ctx.params, kind)
+    if statuses is None and any(split_field(kind, f.field) == (kind, _STATUS) for f in filters):
+        statuses = [status for status in allowed if status != "DELETED"]
+    return filtered_page(ctx, by_status(records, statuses, _effective(ctx)), filters)
+
+
+def filtered_page(ctx: Ctx, records: Iterable[Record], filters: Sequence[Filter]) -> Any:
+    """One page of the ``records`` that pass every ``filtering`` entry."""
     now = ctx.now()
-    chosen = by_status(records, statuses, lambda r: effective_status(ctx.state, r, now))
+    chosen = [r for r in records if all(edge_matches(ctx.state, now, f, r) for f in filters)]
     return page(ctx, chosen, lambda r: read_node(ctx, r))
+
+
+def _effective(ctx: Ctx) -> Callable[[Record], str]:
+    now = ctx.now()
+    return lambda record: effective_status(ctx.state, record, now)
+
+
+_STATUS = "effective_status"

@@ -12,9 +12,17 @@ from typing import Any
 
 from meta_agent.sandbox.core import Ctx
 from meta_agent.sandbox.errors import GraphError, invalid_param
-from meta_agent.sandbox.nodes import Edge, NodeType, Record, Registry, compact, page, read_node
+from meta_agent.sandbox.filtering import edge_filters
+from meta_agent.sandbox.nodes import Edge, NodeType, Record, Registry, compact
 from meta_agent.sandbox.params import COMMON_PARAMS, Params, check_enum, check_known
-from meta_agent.sandbox.routes.common import account_of, created, deleted, guard_editable, updated
+from meta_agent.sandbox.routes.common import (
+    account_of,
+    created,
+    deleted,
+    filtered_page,
+    guard_editable,
+    updated,
+)
 from meta_agent.sandbox.rules import creative as rules
 
 NAME_MAX = 100
@@ -112,7 +120,7 @@ def _thumbnail_url(ctx: Ctx, record: Record) -> str:
 def _list(ctx: Ctx, account: Record) -> Any:
     records = ctx.state.of_kind("adcreative", account_id=account["account_id"])
     live = [r for r in records if r.get("status") != "DELETED"]
-    return page(ctx, live, lambda r: read_node(ctx, r))
+    return filtered_page(ctx, live, edge_filters(ctx.params, "adcreative"))
 
 
 def _create(ctx: Ctx, account: Record) -> Any:

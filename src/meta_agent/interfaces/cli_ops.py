@@ -1,0 +1,291 @@
+"""Commands that run and manage workflows, check health, and start the servers.
+
+``run``, ``workflows list|show|resume|rollback``, ``health``, ``serve`` and ``mcp``; exit
+codes as in :mod:`meta_agent.interfaces.cli_common`.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import json
+from collections.abc import Callable
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, Literal
+
+import typer
+from rich.markup import escape
+
+from meta_agent.errors import RequestValidationError
+from meta_agent.interfaces.cli_common import (
+    EXIT_INTERNAL,
+    ConfigOpt,
+    JsonOpt,
+    busy,
+    err,
+    fail,
+    finish_response,
+    open_service,
+    out,
+    print_json,
+    run_async,
+    settings_from,
+    step_progress,
+)
+from meta_agent.store.journal import WorkflowStatus
+
+if TYPE_CHECKING:
+    from meta_agent.orchestrator.requests import OrchestratorResponse
+    from meta_agent.service.health import HealthReport
+
+
+class Transport(StrEnum):
+    """How the MCP server talks to its client."""
+
+    stdio = "stdio"
+    http = "http"
+
+
+workflows_app = typer.Typer(
+    help="The workflow journal: list, inspect, resume or roll back workflows.",
+    no_args_is_help=True,
+)
+
+
+def read_request(path: Path, *, dry_run: bool) -> dict[str, Any]:
+    """The request in ``path`` (``-``: stdin), with ``options.dry_run`` set when asked.
+
+    Raises:
+        RequestValidationError: the file is missing, not JSON, or not a JSON object.
+    """
+    try:
+        text = typer.get_text_stream("stdin").read() if str(path) == "-" else path.read_text()
+    except OSError as error:
+        raise RequestValidationError(
+            f"cannot read {path}: {error.strerror}", field="REQUEST"
+        ) from None
+    try:
+        request = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise RequestValidationError(
+            f"{path} is not JSON: {error.msg} at line {error.lineno}, column {error.colno}",
+            field="REQUEST",
+        ) from None
+    if not isinstance(request, dict):
+        raise RequestValidationError(
+            f"{path} must hold one JSON object (a request)", field="REQUEST"
+        )
+    if dry_run:
+        options = request.get("options")
+        request["options"] = {**(options if isinstance(options, dict) else {}), "dry_run": True}
+    return request
+
+
+def run(
+    request_file: Annotated[
+        Path,
+        typer.Argument(
+            metavar="REQUEST.json",
+            help="The request: {action, account_id, data, options, request_id}; '-' reads stdin.",
+        ),
+    ],
+    dry_run: Annotated[
+        bool,
+        typer.Option("--dry-run", help="Have Meta validate the whole plan; create nothing."),
+    ] = False,
+    as_json: JsonOpt = False,
+    config: ConfigOpt = None,
+) -> None:
+    """Run any action (create_full_campaign, create_campaign, update_campaign, ...).
+
+    Against the Graph API when an access token is configured, else against the embedded
+    sandbox (saying so). Exit 4 when the workflow failed (it was rolled back).
+    """
+
+    async def work() -> OrchestratorResponse:
+        request = read_request(request_file, dry_run=dry_run)
+        async with open_service(config) as service:
+            action = request.get("action", "request")
+            with busy(f"Running {action}…", enabled=not as_json):
+                async with step_progress(service, enabled=not as_json):
+                    return await service.execute(request)
+
+    finish_response(run_async(work, as_json=as_json), as_json=as_json)
+
+
+@workflows_app.command("list")
+def workflows_list(
+    status: Annotated[
+        WorkflowStatus | None, typer.Option("--status", help="Only workflows in this state.")
+    ] = None,
+    limit: Annotated[int, typer.Option(min=1, max=1000, help="At most this many.")] = 50,
+    as_json: JsonOpt = False,
+    config: ConfigOpt = None,
+) -> None:
+    """Journaled workflows, newest first."""
+
+    from meta_agent.interfaces.render import workflows_table
+
+    async def work() -> list[dict[str, Any]]:
+        async with open_service(config, announce=False) as service:
+            records = await service.workflows(status=status, limit=limit)
+            if not as_json:
+                out.print(workflows_table(records))
+            return [_summary(record) for record in records]
+
+    rows = run_async(work, as_json=as_json)
+    if as_json:
+        print_json(rows)
+
+
+def _summary(record: Any) -> dict[str, Any]:
+    return {
+        "id": record.id,
+        "request_id": record.request_id,
+        "action": record.action,
+        "account_id": record.account_id,
+        "status": record.status.value,
+        "created_at": record.created_at.isoformat(),
+        "updated_at": record.updated_at.isoformat(),
+        "error": record.error,
+    }
+
+
+WorkflowId = Annotated[str, typer.Argument(metavar="ID", help="The workflow's id.")]
+
+
+@workflows_app.command("show")
+def workflows_show(
+    workflow_id: WorkflowId, as_json: JsonOpt = False, config: ConfigOpt = None
+) -> None:
+    """One workflow: its request's outcome, every step, and the objects it created."""
+
+    async def work() -> dict[str, Any]:
+        async with open_service(config, announce=False) as service:
+            return await service.workflow(workflow_id)
+
+    from meta_agent.interfaces.render import workflow_views
+
+    detail = run_async(work, as_json=as_json)
+    if as_json:
+        print_json(detail)
+        return
+    for view in workflow_views(detail):
+        out.print(view)
+
+
+@workflows_app.command("resume")
+def workflows_resume(
+    workflow_id: WorkflowId, as_json: JsonOpt = False, config: ConfigOpt = None
+) -> None:
+    """Carry on an interrupted workflow from its journal (completed steps are not redone)."""
+    _manage(workflow_id, "resume", as_json=as_json, config=config)
+
+
+@workflows_app.command("rollback")
+def workflows_rollback(
+    workflow_id: WorkflowId, as_json: JsonOpt = False, config: ConfigOpt = None
+) -> None:
+    """Undo what an interrupted or failed workflow created, newest first."""
+    _manage(workflow_id, "rollback", as_json=as_json, config=config)
+
+
+def _manage(
+    workflow_id: str, verb: Literal["resume", "rollback"], *, as_json: bool, config: Path | None
+) -> None:
+    async def work() -> OrchestratorResponse:
+        async with open_service(config) as service:
+            action = service.resume if verb == "resume" else service.rollback
+            with busy(f"{verb} {workflow_id}…", enabled=not as_json):
+                async with step_progress(service, enabled=not as_json):
+                    return await action(workflow_id)
+
+    finish_response(run_async(work, as_json=as_json), as_json=as_json)
+
+
+def health(as_json: JsonOpt = False, config: ConfigOpt = None) -> None:
+    """Check API connectivity, the journal database, the cache and the agents.
+
+    Exit 0 when every check passes, 1 otherwise.
+    """
+
+    from meta_agent.interfaces.render import health_table
+
+    async def work() -> HealthReport:
+        async with open_service(config, announce=False) as service:
+            with busy("Checking…", enabled=not as_json):
+                return await service.health()
+
+    report = run_async(work, as_json=as_json)
+    if as_json:
+        print_json(report.model_dump(mode="json"))
+    else:
+        out.print(health_table(report))
+    if report.status != "healthy":
+        raise typer.Exit(EXIT_INTERNAL)
+
+
+def serve(
+    host: Annotated[str | None, typer.Option(help="Interface (default: service.host).")] = None,
+    port: Annotated[int | None, typer.Option(help="TCP port (default: service.port).")] = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Serve the HTTP API for the ambient agent (requests, workflows, insights, /healthz)."""
+    settings = _settings_or_exit(config)
+    runner = load_entry("meta_agent.interfaces.http.app", "run_server", "the HTTP service")
+    call_entry(
+        runner,
+        settings=settings,
+        host=host or settings.service.host,
+        port=port or settings.service.port,
+    )
+
+
+def mcp(
+    transport: Annotated[
+        Transport, typer.Option(help="stdio (for a local agent) or http (streamable HTTP).")
+    ] = Transport.stdio,
+    host: Annotated[str, typer.Option(help="Interface, for --transport http.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port, for --transport http.")] = 8001,
+    config: ConfigOpt = None,
+) -> None:
+    """Serve meta-agent's actions as MCP tools (stdio or streamable HTTP)."""
+    settings = _settings_or_exit(config)
+    runner = load_entry("meta_agent.interfaces.mcp_server", "run", "the MCP server")
+    call_entry(runner, settings=settings, transport=transport.value, host=host, port=port)
+
+
+def _settings_or_exit(config: Path | None) -> Any:
+    try:
+        return settings_from(config)
+    except Exception as error:
+        fail(error)
+
+
+def load_entry(module: str, name: str, what: str) -> Callable[..., Any]:
+    """``module.name``, imported only now; exit 1 with a clear message when it is missing."""
+    try:
+        entry: Callable[..., Any] = getattr(importlib.import_module(module), name)
+    except ImportError as error:
+        err.print(
+            f"[red]error[/]: {what} is not available in this installation ({escape(str(error))})."
+        )
+        raise typer.Exit(EXIT_INTERNAL) from None
+    except AttributeError:
+        err.print(f"[red]error[/]: {what} is not available: {module} has no {name}().")
+        raise typer.Exit(EXIT_INTERNAL) from None
+    return entry
+
+
+def call_entry(entry: Callable[..., Any], **options: Any) -> None:
+    """Call a server's entry point with the options its signature accepts."""
+    parameters = inspect.signature(entry).parameters
+    takes_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values())
+    accepted = {k: v for k, v in options.items() if takes_any or k in parameters}
+    try:
+        entry(**accepted)
+    except KeyboardInterrupt:
+        raise typer.Exit(0) from None
+    except Exception as error:
+        fail(error)

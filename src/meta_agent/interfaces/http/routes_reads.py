@@ -1,0 +1,133 @@
+"""Reads (insights, reports) and operations (health, metrics)."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Path, Query
+from fastapi.responses import JSONResponse, Response
+
+from meta_agent.agents.insights import DatePreset, InsightsParams
+from meta_agent.agents.report import Level
+from meta_agent.interfaces.http.deps import Caller, State, require_action, require_object
+from meta_agent.interfaces.http.errors import HttpError
+from meta_agent.interfaces.http.schemas import AUTH_RESPONSES, INSIGHTS_EXAMPLES, InsightsRows
+from meta_agent.observability.metrics import exposition
+from meta_agent.service.health import HealthReport
+
+router = APIRouter()
+PROMETHEUS_TEXT = "text/plain; version=0.0.4; charset=utf-8"
+DEFAULT_PRESET: DatePreset = "last_30d"
+
+
+@router.post(
+    "/v1/insights",
+    tags=["insights"],
+    summary="Query insights",
+    response_model=InsightsRows,
+    responses=AUTH_RESPONSES,
+)
+async def insights(
+    params: Annotated[InsightsParams, Body(openapi_examples=INSIGHTS_EXAMPLES)],
+    key: Caller,
+    state: State,
+) -> InsightsRows:
+    """Insights rows for one object (account, campaign, ad set or ad), not journaled.
+
+    Give ``date_preset`` or ``time_range``; large queries run as an async report job.
+    """
+    require_action(key, "get_insights")
+    await require_object(key, state.service, params.object_id)
+    rows = await state.service.insights(params.model_dump(exclude_defaults=True))
+    return InsightsRows(data=rows)
+
+
+@router.get(
+    "/v1/reports/{object_id}",
+    tags=["insights"],
+    summary="Performance report",
+    responses=AUTH_RESPONSES,
+)
+async def report(
+    object_id: Annotated[str, Path(pattern=r"^(act_)?\d+$", description="act_<id> or an id")],
+    key: Caller,
+    state: State,
+    level: Annotated[
+        Level | None, Query(description="the object's level (account for act_...)")
+    ] = None,
+    date_preset: Annotated[DatePreset | None, Query()] = None,
+    since: Annotated[date | None, Query(description="first day, with until")] = None,
+    until: Annotated[date | None, Query(description="last day, with since")] = None,
+) -> Any:
+    """Summary, daily series, platform and demographic breakdowns, and recommendations (JSON).
+
+    The period is ``date_preset``, or ``since`` and ``until``; the last 30 days when neither.
+    """
+    require_action(key, "performance_report")
+    await require_object(key, state.service, object_id)
+    dates = _dates(date_preset, since, until)
+    result = await state.service.report(object_id, _level(object_id, level), **dates)
+    return JSONResponse(result.model_dump(mode="json"))
+
+
+@router.get(
+    "/healthz",
+    tags=["operations"],
+    summary="Health checks",
+    response_model=HealthReport,
+    responses={503: {"model": HealthReport, "description": "a check failed"}},
+)
+async def healthz(state: State) -> Any:
+    """API connectivity, database, cache and agents: 200 when all pass, 503 otherwise."""
+    health = await state.service.health()
+    status = 200 if health.status == "healthy" else 503
+    return JSONResponse(health.model_dump(mode="json"), status_code=status)
+
+
+@router.get(
+    "/metrics",
+    tags=["operations"],
+    summary="Prometheus metrics",
+    response_class=Response,
+    responses={200: {"content": {PROMETHEUS_TEXT: {}}}},
+)
+async def metrics(state: State) -> Response:
+    """Every meta-agent metric in Prometheus' text exposition format."""
+    if not state.metrics_enabled:
+        raise HttpError(404, "not_found", "metrics are disabled (monitoring.metrics_enabled)")
+    return Response(exposition(), media_type=PROMETHEUS_TEXT)
+
+
+def _level(object_id: str, level: Level | None) -> Level:
+    if level is not None:
+        return level
+    if object_id.startswith("act_"):
+        return "account"
+    raise HttpError(
+        422,
+        "request_validation_error",
+        f"level: {object_id} is not an ad account; say its level (campaign, adset or ad)",
+        field="level",
+    )
+
+
+def _dates(preset: DatePreset | None, since: date | None, until: date | None) -> dict[str, Any]:
+    if (since is None) != (until is None):
+        missing = "until" if until is None else "since"
+        raise HttpError(
+            422,
+            "request_validation_error",
+            f"{missing}: give since and until together (YYYY-MM-DD)",
+            field=missing,
+        )
+    if since is not None and until is not None:
+        if preset is not None:
+            raise HttpError(
+                422,
+                "request_validation_error",
+                "date_preset: give date_preset or since/until, not both; drop one",
+                field="date_preset",
+            )
+        return {"time_range": {"since": since, "until": until}}
+    return {"date_preset": preset or DEFAULT_PRESET}

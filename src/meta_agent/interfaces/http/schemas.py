@@ -1,0 +1,250 @@
+"""What the HTTP service reads and writes, with the examples its OpenAPI document shows."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from meta_agent.orchestrator.requests import OrchestratorRequest
+from meta_agent.store.journal import WorkflowRecord
+
+
+class SubmitBody(OrchestratorRequest):
+    """An orchestrator request, plus where to send the outcome when it is run in the background."""
+
+    callback_url: str | None = Field(
+        default=None,
+        max_length=2000,
+        description="POST the response here when done (HMAC-signed); implies asynchronous",
+    )
+
+    @field_validator("callback_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError("a callback URL starts with https:// (or http://)")
+        return value
+
+    def to_request(self) -> OrchestratorRequest:
+        """The orchestrator's request, without the HTTP-only fields."""
+        return OrchestratorRequest.model_validate(self.model_dump(exclude={"callback_url"}))
+
+
+class ErrorDetail(BaseModel):
+    """The error object: what kind, what happened, and which field when the caller can fix it."""
+
+    model_config = ConfigDict(extra="allow")
+
+    kind: str
+    message: str
+    field: str | None = None
+
+
+class ErrorBody(BaseModel):
+    """Every error response has this shape."""
+
+    error: ErrorDetail
+
+
+class RequestOutcome(BaseModel):
+    """A request's outcome (or where it stands): the orchestrator's response."""
+
+    request_id: str
+    workflow_id: str | None = None
+    action: str
+    status: str = Field(
+        description="ACCEPTED, RUNNING, COMPLETED, FAILED, ROLLING_BACK, ROLLED_BACK, "
+        "ROLLBACK_FAILED, or REJECTED / ERROR when it was refused before a workflow began"
+    )
+    dry_run: bool = False
+    replayed: bool = False
+    result: dict[str, Any] | None = None
+    error: dict[str, Any] | None = None
+
+
+class Accepted(BaseModel):
+    """A request accepted to run in the background."""
+
+    request_id: str
+    action: str
+    status: str = "ACCEPTED"
+    status_url: str = Field(description="GET this for the outcome")
+    callback_url: str | None = None
+
+
+class WorkflowSummary(BaseModel):
+    """One journaled workflow, without its request body."""
+
+    id: str
+    request_id: str
+    action: str
+    account_id: str | None
+    status: str
+    created_at: str
+    updated_at: str
+    error: dict[str, Any] | None = None
+
+    @classmethod
+    def of(cls, record: WorkflowRecord) -> WorkflowSummary:
+        """The summary of a journal record."""
+        return cls(
+            id=record.id,
+            request_id=record.request_id,
+            action=record.action,
+            account_id=record.account_id,
+            status=record.status.value,
+            created_at=record.created_at.isoformat(),
+            updated_at=record.updated_at.isoformat(),
+            error=record.error,
+        )
+
+
+class WorkflowList(BaseModel):
+    """Workflows, newest first."""
+
+    data: list[WorkflowSummary]
+
+
+class WorkflowJournal(BaseModel):
+    """One workflow as journaled: the record, every step, and what it created."""
+
+    workflow: dict[str, Any]
+    steps: list[dict[str, Any]]
+    resources: list[dict[str, Any]]
+
+
+class InsightsRows(BaseModel):
+    """Insights rows as Meta returned them, parsed."""
+
+    data: list[dict[str, Any]]
+
+
+FULL_CAMPAIGN_EXAMPLE: dict[str, Any] = {
+    "request_id": "launch-2026-winter-shoes",
+    "agent_id": "ambient-agent",
+    "action": "create_full_campaign",
+    "account_id": "act_1234567890",
+    "data": {
+        "images": [{"name": "hero", "url": "https://cdn.example.com/winter-shoes-1200.jpg"}],
+        "campaign": {"name": "Winter shoes", "objective": "OUTCOME_TRAFFIC"},
+        "adsets": [
+            {
+                "name": "Adults IN",
+                "optimization_goal": "LINK_CLICKS",
+                "billing_event": "IMPRESSIONS",
+                "daily_budget": 50000,
+                "targeting": {"countries": ["IN"], "age_min": 18, "age_max": 45},
+            }
+        ],
+        "ads": [
+            {
+                "name": "Hero ad",
+                "adset_ref": "Adults IN",
+                "creative": {
+                    "kind": "image",
+                    "name": "Hero creative",
+                    "page_id": "102030405060708",
+                    "image_ref": "hero",
+                    "link": "https://example.com/shoes",
+                    "message": "Run further.",
+                    "call_to_action": "SHOP_NOW",
+                },
+            }
+        ],
+    },
+    "options": {"dry_run": False, "activate": False},
+}
+
+INSIGHTS_REQUEST_EXAMPLE: dict[str, Any] = {
+    "request_id": "insights-weekly-1",
+    "action": "get_insights",
+    "account_id": "act_1234567890",
+    "data": {
+        "level": "campaign",
+        "object_id": "act_1234567890",
+        "date_preset": "last_7d",
+        "fields": ["impressions", "clicks", "spend"],
+    },
+}
+
+SUBMIT_EXAMPLES: dict[str, Any] = {
+    "create_full_campaign": {
+        "summary": "Launch a campaign: images, ad sets, creatives and ads",
+        "description": "Budgets are integers in the currency's minor unit (50000 = ₹500.00).",
+        "value": FULL_CAMPAIGN_EXAMPLE,
+    },
+    "create_full_campaign_async": {
+        "summary": "The same, in the background, with a signed callback",
+        "value": {**FULL_CAMPAIGN_EXAMPLE, "callback_url": "https://agent.example.com/hooks/meta"},
+    },
+    "get_insights": {
+        "summary": "Read insights as a journaled request",
+        "value": INSIGHTS_REQUEST_EXAMPLE,
+    },
+}
+
+INSIGHTS_EXAMPLES: dict[str, Any] = {
+    "campaigns_last_7d": {
+        "summary": "Each campaign of an account over the last 7 days",
+        "value": {
+            "level": "campaign",
+            "object_id": "act_1234567890",
+            "date_preset": "last_7d",
+            "fields": ["campaign_id", "impressions", "clicks", "spend"],
+        },
+    },
+    "by_age_gender": {
+        "summary": "One campaign by age and gender over a date range",
+        "value": {
+            "level": "campaign",
+            "object_id": "120210000000000001",
+            "time_range": {"since": "2026-01-01", "until": "2026-01-31"},
+            "breakdowns": ["age", "gender"],
+        },
+    },
+}
+
+OUTCOME_EXAMPLE: dict[str, Any] = {
+    "request_id": "launch-2026-winter-shoes",
+    "workflow_id": "b28cf0fb60fc4c24981286f0ef6cb1a9",
+    "action": "create_full_campaign",
+    "status": "COMPLETED",
+    "dry_run": False,
+    "replayed": False,
+    "result": {
+        "account_id": "act_1234567890",
+        "currency": "INR",
+        "campaign": {"id": "120210000000000001", "name": "Winter shoes", "status": "PAUSED"},
+        "adsets": [{"id": "120210000000000002", "name": "Adults IN", "status": "PAUSED"}],
+        "ads": [{"id": "120210000000000004", "name": "Hero ad", "status": "PAUSED"}],
+    },
+    "error": None,
+}
+
+
+def error_example(kind: str, message: str, **details: Any) -> dict[str, Any]:
+    """An OpenAPI response entry showing the error shape."""
+    return {
+        "model": ErrorBody,
+        "content": {
+            "application/json": {
+                "example": {"error": {"kind": kind, "message": message, **details}}
+            }
+        },
+    }
+
+
+AUTH_RESPONSES: dict[int | str, dict[str, Any]] = {
+    401: error_example("unauthenticated", "send an API key: Authorization: Bearer <key>"),
+    403: error_example(
+        "forbidden",
+        "this API key may not act on ad account act_9876543210",
+        missing={"account": "act_9876543210"},
+    ),
+    422: error_example(
+        "request_validation_error",
+        "data.adsets[0].daily_budget: is required; add it",
+        field="data.adsets[0].daily_budget",
+    ),
+}

@@ -1,0 +1,296 @@
+"""The MCP server: meta-agent's actions as tools for a model, on the official ``mcp`` SDK.
+
+``build_server(service)`` gives a ``FastMCP`` server whose tools (``mcp_tools.py``) each make
+one call to :class:`MetaAgentService`; ``run(settings, transport, host, port)`` opens the
+service and serves it over stdio (a client spawns ``python -m meta_agent.interfaces.mcp_server``)
+or streamable HTTP (``http://host:port/mcp``).
+
+What a model sees when something goes wrong (never a protocol error):
+
+- the caller's mistake (:class:`UsageError`: a field that fails validation, a policy limit, a
+  ``request_id`` conflict; or arguments that do not fit the tool's input schema) is a tool
+  result with ``isError`` set whose text names the field and the fix; nothing was written;
+- Meta's error outside a workflow (:class:`ApiError`, e.g. from ``get_insights``) is an error
+  result with Meta's kind, code and message (a rate limit says when to retry);
+- a workflow that ran and failed is an error result that still carries the structured
+  response (``status`` ``ROLLED_BACK``..., ``error`` with its ``cause``): it ran, it failed;
+- anything else is an internal error result ("Error executing tool ..."), logged.
+
+Logs go to stderr only: on the stdio transport, stdout is the protocol. The HTTP transport has
+no authentication of its own: keep it on loopback, or put it behind a proxy that has one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import inspect
+import json
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import structlog
+from mcp.server.fastmcp import FastMCP
+from mcp.server.fastmcp.exceptions import ToolError
+from mcp.server.fastmcp.tools import Tool
+from mcp.types import ContentBlock, ToolAnnotations
+from pydantic import BaseModel, ValidationError
+
+from meta_agent.config import Settings, load_settings
+from meta_agent.errors import (
+    ApiError,
+    ConfigError,
+    ConflictError,
+    InvalidParameterError,
+    PolicyViolationError,
+    RateLimitedError,
+    RequestValidationError,
+    UsageError,
+)
+from meta_agent.interfaces.mcp_tools import MetaAgentTools
+from meta_agent.observability.logging import configure_logging
+from meta_agent.orchestrator.workflows.bulk import BulkData
+from meta_agent.orchestrator.workflows.campaign_only import CampaignOnlyData
+from meta_agent.orchestrator.workflows.creative_update import CreativeUpdateData
+from meta_agent.orchestrator.workflows.full_campaign import FullCampaignData
+from meta_agent.orchestrator.workflows.optimize import OptimizeData
+from meta_agent.orchestrator.workflows.updates import UpdateData
+from meta_agent.service import MetaAgentService
+
+log = structlog.get_logger("meta_agent.mcp")
+
+Transport = Literal["stdio", "http"]
+LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
+EXIT_USAGE = 2
+
+INSTRUCTIONS = """\
+meta-agent runs Meta (Facebook and Instagram) advertising through the Marketing API.
+Start with `health`: its `mode` says whether calls reach Meta ('live') or the offline sandbox.
+Writing tools create everything PAUSED; nothing spends money unless you pass activate=true.
+Call a writing tool with dry_run=true first (nothing is created), then again without it, and
+always pass your own request_id: repeating a request_id returns the first outcome and never
+acts twice. Budgets are integers in the currency's minor unit (50000 = 500.00 INR).
+Every response carries a workflow_id: see it with `workflow_status`; an interrupted one can be
+carried on with `resume_workflow` or undone with `rollback_workflow`.
+"""
+
+_HINTS: tuple[tuple[type[UsageError], str], ...] = (
+    (RequestValidationError, "Fix that field and call again; nothing was sent to Meta."),
+    (
+        PolicyViolationError,
+        "The account's policy refuses this: stay within the limit, or pass approved_by where "
+        "the policy asks for approval. Nothing was sent to Meta.",
+    ),
+    (ConflictError, "Use another request_id, or look the workflow up with workflow_status."),
+    (ConfigError, "This is the server's configuration, not your request: tell its operator."),
+)
+
+
+@dataclass(frozen=True)
+class ToolSpec:
+    """How one tool is presented: title, hints and the schema of its ``data``."""
+
+    name: str
+    title: str
+    hints: ToolAnnotations
+    data_model: type[BaseModel] | None = None
+
+
+def _writes(*, idempotent: bool = True) -> ToolAnnotations:
+    return ToolAnnotations(
+        readOnlyHint=False, destructiveHint=True, idempotentHint=idempotent, openWorldHint=True
+    )
+
+
+def _reads(*, open_world: bool) -> ToolAnnotations:
+    return ToolAnnotations(readOnlyHint=True, idempotentHint=True, openWorldHint=open_world)
+
+
+CATALOGUE: tuple[ToolSpec, ...] = (
+    ToolSpec("create_full_campaign", "Launch a full campaign", _writes(), FullCampaignData),
+    ToolSpec("create_campaign", "Create a campaign and ad sets", _writes(), CampaignOnlyData),
+    ToolSpec("update_campaign", "Update campaigns and ad sets", _writes(), UpdateData),
+    ToolSpec("update_creative", "Change an ad's creative", _writes(), CreativeUpdateData),
+    ToolSpec("optimize_campaign", "Optimize a campaign", _writes(), OptimizeData),
+    ToolSpec("bulk", "Run many requests", _writes(), BulkData),
+    ToolSpec("get_insights", "Read insights", _reads(open_world=True)),
+    ToolSpec("performance_report", "Performance report", _reads(open_world=True)),
+    ToolSpec("workflow_status", "Show a workflow", _reads(open_world=False)),
+    ToolSpec("list_workflows", "List workflows", _reads(open_world=False)),
+    ToolSpec("health", "Health check", _reads(open_world=True)),
+    ToolSpec("resume_workflow", "Resume a workflow", _writes(idempotent=False)),
+    ToolSpec("rollback_workflow", "Roll back a workflow", _writes()),
+)
+
+
+class MetaAgentMCP(FastMCP[Any]):
+    """``FastMCP`` with meta-agent's errors turned into tool results a model can act on."""
+
+    async def call_tool(
+        self, name: str, arguments: dict[str, Any]
+    ) -> Sequence[ContentBlock] | dict[str, Any]:
+        """Run one tool; a failure becomes an error result that names what to fix."""
+        with structlog.contextvars.bound_contextvars(tool=name):
+            try:
+                return await super().call_tool(name, arguments)
+            except ToolError as error:
+                raise ToolError(explain(error)) from error.__cause__
+
+
+def build_server(
+    service: MetaAgentService, *, host: str = "127.0.0.1", port: int = 8001
+) -> MetaAgentMCP:
+    """The MCP server over ``service``; ``host`` and ``port`` matter to the HTTP transport only."""
+    tools = MetaAgentTools(service)
+    # The SDK logs every request at INFO through stdlib logging; our own events say more.
+    sdk_level: Literal["DEBUG", "WARNING"] = (
+        "DEBUG" if service.settings.monitoring.log_level == "DEBUG" else "WARNING"
+    )
+    return MetaAgentMCP(
+        name="meta-agent",
+        instructions=INSTRUCTIONS,
+        tools=[_tool(tools, spec) for spec in CATALOGUE],
+        host=host,
+        port=port,
+        log_level=sdk_level,
+    )
+
+
+def _tool(tools: MetaAgentTools, spec: ToolSpec) -> Tool:
+    method = getattr(tools, spec.name)
+    tool = Tool.from_function(
+        method,
+        name=spec.name,
+        title=spec.title,
+        description=inspect.cleandoc(method.__doc__ or ""),
+        annotations=spec.hints,
+        structured_output=True,
+    )
+    if spec.data_model is not None:
+        _describe_data(tool, spec.data_model)
+    return tool
+
+
+def _describe_data(tool: Tool, model: type[BaseModel]) -> None:
+    """Advertise ``data`` with the action's own schema (its definitions moved to the root).
+
+    The tool still accepts any object there: the orchestrator validates it, so an error
+    names the path (``data.adsets[1].daily_budget``) and the fix.
+    """
+    schema = model.model_json_schema()
+    definitions = schema.pop("$defs", {})
+    tool.parameters["properties"]["data"] = schema
+    if definitions:
+        tool.parameters.setdefault("$defs", {}).update(definitions)
+
+
+# -- errors --------------------------------------------------------------------------------------
+
+
+def explain(error: ToolError) -> str:
+    """The text of an error result: what went wrong, where, and what to do."""
+    cause = error.__cause__
+    if isinstance(cause, UsageError):
+        return usage_text(cause)
+    if isinstance(cause, ValidationError) and cause.title.endswith("Arguments"):
+        return arguments_text(cause)
+    if isinstance(cause, ApiError):
+        return api_text(cause)
+    log.error("mcp.tool.failed", error=str(error), exc_info=cause)
+    return str(error)
+
+
+def usage_text(error: UsageError) -> str:
+    """A caller's mistake: the message (it starts with the field), the field, every problem."""
+    lines = [f"{error.kind}: {error.message}"]
+    details = dict(error.details)
+    field = details.pop("field", None)
+    problems = details.pop("problems", None) or []
+    if field:
+        lines.append(f"field: {field}")
+    if len(problems) > 1:
+        lines += ["all problems:", *(f"- {problem}" for problem in problems)]
+    if details:
+        lines.append(f"details: {json.dumps(details, default=str)}")
+    lines += [hint for kind, hint in _HINTS if isinstance(error, kind)][:1]
+    return "\n".join(lines)
+
+
+def arguments_text(error: ValidationError) -> str:
+    """Arguments that do not fit the tool's schema, each named (without echoing the input)."""
+    problems = [
+        f"{'.'.join(str(part) for part in item['loc']) or 'arguments'}: {item['msg']}"
+        for item in error.errors()
+    ]
+    return (
+        "invalid arguments: "
+        + "; ".join(problems)
+        + ". Fix them (see the tool's input schema) and call again; nothing was done."
+    )
+
+
+def api_text(error: ApiError) -> str:
+    """Meta's error: its kind, code and message, and when a retry makes sense."""
+    code = f"code {error.code}" + (f"/{error.subcode}" if error.subcode else "")
+    lines = [f"{error.kind} from the Graph API ({code}): {error.user_message}"]
+    if isinstance(error, RateLimitedError):
+        wait = error.retry_after
+        lines.append(f"Retry in {wait:.0f} s." if wait is not None else "Retry later.")
+    if isinstance(error, InvalidParameterError) and error.blame_fields:
+        lines.append("fields: " + ", ".join(".".join(path) for path in error.blame_fields))
+    return "\n".join(lines)
+
+
+# -- running -------------------------------------------------------------------------------------
+
+
+def run(
+    settings: Settings, transport: Transport = "stdio", host: str = "127.0.0.1", port: int = 8001
+) -> None:
+    """Open the service and serve it until the client goes (stdio) or the process stops (http).
+
+    Raises:
+        ConfigError: a credential or setting is unusable.
+    """
+    if not structlog.is_configured():
+        configure_logging(settings.monitoring.log_level)
+    asyncio.run(serve(settings, transport, host, port))
+
+
+async def serve(
+    settings: Settings, transport: Transport, host: str, port: int, **client_options: Any
+) -> None:
+    """:func:`run`, on the running event loop (``client_options`` go to the Graph client)."""
+    async with await MetaAgentService.open(settings, **client_options) as service:
+        server = build_server(service, host=host, port=port)
+        log.info("mcp.serving", transport=transport, mode=service.mode)
+        if transport == "http":
+            if host not in LOOPBACK:
+                log.warning("mcp.http.unauthenticated", host=host)
+            await server.run_streamable_http_async()
+        else:
+            await server.run_stdio_async()
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """``python -m meta_agent.interfaces.mcp_server [--transport stdio|http]``."""
+    parser = argparse.ArgumentParser(
+        prog="python -m meta_agent.interfaces.mcp_server",
+        description="Serve meta-agent's actions as MCP tools.",
+    )
+    parser.add_argument("--transport", choices=["stdio", "http"], default="stdio")
+    parser.add_argument("--host", default="127.0.0.1", help="HTTP transport: interface.")
+    parser.add_argument("--port", type=int, default=8001, help="HTTP transport: TCP port.")
+    parser.add_argument("--config", default=None, help="YAML settings file.")
+    args = parser.parse_args(argv)
+    try:
+        run(load_settings(args.config), args.transport, args.host, args.port)
+    except UsageError as error:
+        sys.stderr.write(f"error: {error.message}\n")
+        raise SystemExit(EXIT_USAGE) from None
+
+
+if __name__ == "__main__":
+    main()

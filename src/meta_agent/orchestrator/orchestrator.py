@@ -1,0 +1,182 @@
+"""The OrchestratorAgent: one request in, one workflow run, one response out.
+
+``execute`` validates the request and its action's data, checks the account's policy (reads
+only), then runs the action's workflow under the engine. A ``request_id`` seen before returns
+the first outcome and does nothing; one still running is a conflict (resume it, or roll it
+back). A dry run is journaled under its own id, so it never blocks the real request.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import structlog
+
+from meta_agent.agents.keys import workflow_prefix
+from meta_agent.errors import ConflictError, MetaAgentError, UsageError, WorkflowFailedError
+from meta_agent.orchestrator import events as ev
+from meta_agent.orchestrator.engine import WorkflowContext
+from meta_agent.orchestrator.env import Env
+from meta_agent.orchestrator.requests import OrchestratorRequest, OrchestratorResponse
+from meta_agent.orchestrator.workflows import WORKFLOWS, Workflow
+from meta_agent.store.journal import ResourceRecord, StepRecord, WorkflowRecord, WorkflowStatus
+
+log = structlog.get_logger("meta_agent.orchestrator")
+
+
+class Orchestrator:
+    """Routes requests to workflows and owns their life cycle (run, resume, roll back)."""
+
+    def __init__(self, env: Env) -> None:
+        self.env = env
+        self.engine = env.engine
+        env.runner = self.execute
+        env.bus.subscribe(ev.CAMPAIGN_CREATED, self._track_campaign)
+
+    async def execute(
+        self, request: OrchestratorRequest | Mapping[str, Any]
+    ) -> OrchestratorResponse:
+        """Run one request to its end.
+
+        Raises:
+            UsageError: the request, its data or the account's policy refuse it (nothing
+                was written, and nothing journaled).
+            ConflictError: the ``request_id`` is running, or was used for another request.
+        """
+        parsed = (
+            request
+            if isinstance(request, OrchestratorRequest)
+            else OrchestratorRequest.parse(request)
+        )
+        workflow = WORKFLOWS[parsed.action]
+        structlog.contextvars.bind_contextvars(request_id=parsed.request_id, action=parsed.action)
+        try:
+            return await self._execute(parsed, workflow)
+        finally:
+            structlog.contextvars.unbind_contextvars("request_id", "action", "workflow_id")
+
+    async def resume(self, workflow_id: str) -> OrchestratorResponse:
+        """Carry on an interrupted (RUNNING) workflow from its journal.
+
+        Raises:
+            ConflictError: no such workflow, or it has finished.
+        """
+        record = await self._record(workflow_id)
+        request = OrchestratorRequest.parse(_original(record))
+        workflow = WORKFLOWS[request.action]
+        plan = await workflow.prepare(request, self.env)
+        ctx = await self.engine.context(workflow_id, workflow_prefix(record.request_id))
+        return await self._run(ctx, request, workflow, plan)
+
+    async def rollback(self, workflow_id: str) -> OrchestratorResponse:
+        """Undo what an interrupted or failed workflow created.
+
+        Raises:
+            ConflictError: no such workflow, or it completed.
+        """
+        record = await self._record(workflow_id)
+        finished = await self.engine.rollback(workflow_id, workflow_prefix(record.request_id))
+        return _response(finished, replayed=False)
+
+    async def workflow(
+        self, workflow_id: str
+    ) -> tuple[WorkflowRecord, list[StepRecord], list[ResourceRecord]]:
+        """A workflow with its steps and resources, as journaled.
+
+        Raises:
+            ConflictError: no such workflow.
+        """
+        record = await self._record(workflow_id)
+        store = self.env.store
+        return record, await store.steps(workflow_id), await store.resources(workflow_id)
+
+    async def _execute(
+        self, request: OrchestratorRequest, workflow: Workflow
+    ) -> OrchestratorResponse:
+        request_id = request.journal_id
+        earlier = await self.env.store.find_by_request(request_id)
+        if earlier is not None and earlier.status.finished:
+            # Answered from the journal: not even the reads of ``prepare`` are repeated.
+            return _replay(
+                self.engine.same_request(earlier, request.action, request.journal_form())
+            )
+        plan = await workflow.prepare(request, self.env)
+        begun = await self.engine.begin(
+            request_id,
+            request.action,
+            request.account_id,
+            request.journal_form(),
+            workflow_prefix(request_id),
+        )
+        if isinstance(begun, WorkflowRecord):
+            return _replay(begun)
+        return await self._run(begun, request, workflow, plan)
+
+    async def _run(
+        self, ctx: WorkflowContext, request: OrchestratorRequest, workflow: Workflow, plan: Any
+    ) -> OrchestratorResponse:
+        structlog.contextvars.bind_contextvars(workflow_id=ctx.workflow_id)
+
+        async def body(context: WorkflowContext) -> dict[str, Any]:
+            return await workflow.run(context, request, plan, self.env)
+
+        rollback = request.options.rollback_on_failure
+        try:
+            finished = await self.engine.run(ctx, body, rollback_on_failure=rollback)
+        except WorkflowFailedError as failure:
+            log.warning("workflow.failed", error=failure.message)
+            record = await self._record(ctx.workflow_id)
+            return _response(record, replayed=False, error=failure)
+        return _response(finished, replayed=False, dry_run=request.options.dry_run)
+
+    async def _record(self, workflow_id: str) -> WorkflowRecord:
+        record = await self.env.store.get_workflow(workflow_id)
+        if record is None:
+            raise ConflictError(f"No workflow {workflow_id!r} in the journal", field="workflow_id")
+        return record
+
+    async def _track_campaign(self, event: ev.Event) -> None:
+        campaign_id = event.data.get("campaign_id")
+        if isinstance(campaign_id, str):
+            self.env.insights.track(campaign_id)
+
+
+def _original(record: WorkflowRecord) -> dict[str, Any]:
+    return {**record.request, "request_id": record.request_id}
+
+
+def _replay(record: WorkflowRecord) -> OrchestratorResponse:
+    if not record.status.finished:
+        raise ConflictError(
+            f"request_id {record.request_id!r} is still running as workflow {record.id}; "
+            f"resume it (meta-agent workflows resume {record.id}) or roll it back",
+            field="request_id",
+            workflow_id=record.id,
+        )
+    return _response(record, replayed=True)
+
+
+def _response(
+    record: WorkflowRecord,
+    *,
+    replayed: bool,
+    dry_run: bool = False,
+    error: MetaAgentError | None = None,
+) -> OrchestratorResponse:
+    failure = error.to_dict() if error is not None else record.error
+    if record.status is WorkflowStatus.COMPLETED:
+        failure = None
+    return OrchestratorResponse(
+        request_id=record.request_id.removesuffix(":dry-run"),
+        workflow_id=record.id,
+        action=record.action,
+        status=record.status.value,
+        dry_run=dry_run or record.request_id.endswith(":dry-run"),
+        replayed=replayed,
+        result=record.result,
+        error=failure,
+    )
+
+
+__all__ = ["Orchestrator", "UsageError"]

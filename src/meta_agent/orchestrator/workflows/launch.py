@@ -1,0 +1,146 @@
+"""Creating a structure of ad objects in as few round trips as Meta allows.
+
+A launch is a list of :class:`LaunchItem` (campaign, ad sets, creatives, ads), each with its
+idempotency key and the labels of the items it needs. It goes out as one batch (the client
+splits it at 50 and keeps each dependency chain in one chunk), references standing in for
+ids not known yet.
+
+Every object that comes back is journaled at once. An item whose answer was lost
+(``OutcomeUnknownError``) is looked for on Meta by its key before anything is sent again;
+only what is truly missing is re-sent, once. Any other failure stops the launch with the
+first error, after everything that did get created has been journaled for the rollback.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from meta_agent.errors import DependencyFailedError, MetaAgentError, OutcomeUnknownError
+from meta_agent.graph.batch import BatchBuilder, BatchResults, ref
+from meta_agent.graph.services._base import act
+from meta_agent.orchestrator.engine import Planned, StepRun
+from meta_agent.orchestrator.env import Env
+from meta_agent.store.journal import NewResource
+
+# How many times an item whose answer was lost (and which was not found on Meta) is sent.
+MAX_SENDS = 2
+
+
+@dataclass(frozen=True)
+class LaunchItem:
+    """One object to create: ``build`` gets the ids (or references) of what it needs."""
+
+    label: str
+    kind: str
+    edge: str
+    key: str
+    build: Callable[[Mapping[str, str]], dict[str, Any]]
+    needs: tuple[str, ...] = ()
+
+    @property
+    def planned(self) -> Planned:
+        """How the journal announces it."""
+        return Planned(self.kind, self.key)
+
+
+@dataclass
+class Launch:
+    """The state of one launch: ids known so far, by label."""
+
+    items: Sequence[LaunchItem]
+    ids: dict[str, str] = field(default_factory=dict)
+    requests: int = 0
+
+    def pending(self) -> list[LaunchItem]:
+        """Items with no id yet."""
+        return [item for item in self.items if item.label not in self.ids]
+
+
+async def launch(run: StepRun, env: Env, account_id: str, items: Sequence[LaunchItem]) -> Launch:
+    """Create ``items`` (adopting any the journal's resume found); returns their ids.
+
+    Raises:
+        MetaAgentError: the first item's error that is not a lost answer.
+    """
+    state = Launch(items)
+    by_key = {item.key: item for item in items}
+    for key, object_id in run.found.items():
+        if key in by_key:
+            state.ids[by_key[key].label] = object_id
+    for _ in range(MAX_SENDS):
+        pending = state.pending()
+        if not pending:
+            break
+        results = await _send(env, account_id, state, pending)
+        unknown = await _collect(run, state, pending, results)
+        if unknown:
+            await _adopt(run, env, account_id, state, unknown)
+    missing = state.pending()
+    if missing:
+        raise OutcomeUnknownError(
+            f"{len(missing)} object(s) may or may not exist after {MAX_SENDS} sends: "
+            + ", ".join(item.label for item in missing),
+            labels=[item.label for item in missing],
+        )
+    return state
+
+
+async def _send(
+    env: Env, account_id: str, state: Launch, pending: Sequence[LaunchItem]
+) -> BatchResults:
+    batch = BatchBuilder(env.graph.requestor)
+    sending = {item.label for item in pending}
+    for item in pending:
+        refs = {
+            need: state.ids[need] if need in state.ids else ref(need)
+            for need in item.needs
+            if need in state.ids or need in sending
+        }
+        batch.post(f"{act(account_id)}/{item.edge}", item.build(refs), name=item.label)
+    results = await batch.execute()
+    state.requests += results.calls
+    return results
+
+
+async def _collect(
+    run: StepRun, state: Launch, pending: Sequence[LaunchItem], results: BatchResults
+) -> list[LaunchItem]:
+    """Journal what was created; return the items whose outcome is unknown; raise the rest."""
+    unknown: list[LaunchItem] = []
+    failures: list[MetaAgentError] = []
+    created: list[NewResource] = []
+    for item in pending:
+        result = results[item.label]
+        if result.ok:
+            state.ids[item.label] = str(result.body["id"])
+            created.append(
+                NewResource(item.kind, state.ids[item.label], details={"label": item.label})
+            )
+        elif isinstance(result.error, OutcomeUnknownError):
+            unknown.append(item)
+        elif result.error is not None and not isinstance(result.error, DependencyFailedError):
+            result.error.details.setdefault("item", item.label)
+            failures.append(result.error)
+    await run.created_many(created)  # journaled before anything is raised: the rollback needs it
+    if failures:
+        raise failures[0]
+    if (
+        any(isinstance(results[i.label].error, DependencyFailedError) for i in pending)
+        and not unknown
+    ):
+        raise next(r.error for i in pending if (r := results[i.label]).error is not None)
+    return unknown
+
+
+async def _adopt(
+    run: StepRun, env: Env, account_id: str, state: Launch, unknown: Sequence[LaunchItem]
+) -> None:
+    """Look for lost-answer items on Meta by key; journal and keep the ones found."""
+    wanted = {item.key: item for item in unknown}
+    for found in await env.compensator.find(account_id, run.ctx.prefix):
+        item = wanted.get(found.key)
+        if item is not None:
+            state.ids[item.label] = found.object_id
+            await run.created(item.kind, found.object_id, details={"label": item.label})

@@ -1,0 +1,242 @@
+"""``MetaAgentService``: the one facade the CLI, the HTTP service and the MCP server adapt.
+
+It turns :class:`~meta_agent.config.Settings` into a running world (a Graph client aimed at
+Meta or at the embedded sandbox, the journal, the cache, the agents, the orchestrator) and
+offers every operation an interface needs. Interfaces stay thin: they parse, call one
+method here, and render.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import structlog
+from pydantic import SecretStr
+
+from meta_agent.agents.insights import InsightsParams
+from meta_agent.agents.report import Level, PerformanceReport
+from meta_agent.cache import Cache, MemoryCache
+from meta_agent.config import Settings, data_dir
+from meta_agent.config.credentials import ResolvedToken, resolve_token
+from meta_agent.errors import ConfigError
+from meta_agent.graph.client import GraphClient
+from meta_agent.graph.settings import GraphSettings
+from meta_agent.observability import metrics
+from meta_agent.orchestrator.env import Env
+from meta_agent.orchestrator.orchestrator import Orchestrator
+from meta_agent.orchestrator.policy import PolicyBook
+from meta_agent.orchestrator.requests import OrchestratorRequest, OrchestratorResponse, validate
+from meta_agent.service.health import HealthReport, check_health
+from meta_agent.store.journal import JournalStore, WorkflowRecord, WorkflowStatus
+from meta_agent.store.sql import SqlJournal
+
+log = structlog.get_logger("meta_agent.service")
+
+SANDBOX_TOKEN = "sandbox-token"  # the embedded sandbox's public fixture token  # noqa: S105
+
+
+@dataclass
+class ServiceParts:
+    """What :meth:`MetaAgentService.open` builds (tests may pass their own)."""
+
+    graph: GraphClient
+    store: JournalStore
+    cache: Cache
+    token: ResolvedToken | None = None
+    sandbox_app: Any = None
+
+
+class MetaAgentService:
+    """Every operation of meta-agent, over one orchestrator."""
+
+    def __init__(self, settings: Settings, parts: ServiceParts) -> None:
+        self.settings = settings
+        self.parts = parts
+        policies = validate(PolicyBook, settings.policies, "policies")
+        self.env = Env.build(parts.graph, parts.store, cache=parts.cache, policies=policies)
+        self.orchestrator = Orchestrator(self.env)
+        self.started = time.monotonic()
+
+    @classmethod
+    async def open(
+        cls, settings: Settings, *, sandbox_app: Any = None, **client_options: Any
+    ) -> MetaAgentService:
+        """Build and open everything ``settings`` describes.
+
+        ``sandbox_app`` replaces the embedded sandbox (tests, the demo); ``client_options``
+        go to :class:`GraphClient` (``now``, ``sleep``, ``wall_clock``).
+
+        Raises:
+            ConfigError: a credential or setting is unusable.
+        """
+        token = None if settings.uses_sandbox else await resolve_token(settings.credentials)
+        app = sandbox_app
+        if settings.uses_sandbox and app is None:
+            app = _embedded_sandbox(settings)
+        graph = GraphClient(_graph_settings(settings, token), app=app, **client_options)
+        store = SqlJournal(settings.journal_url)
+        await store.open()
+        cache = await _cache(settings)
+        service = cls(settings, ServiceParts(graph, store, cache, token, app))
+        log.info("service.opened", mode=service.mode, journal=_redacted(settings.journal_url))
+        return service
+
+    @property
+    def mode(self) -> str:
+        """``sandbox`` (the embedded Marketing API sandbox) or ``live`` (Meta)."""
+        return "sandbox" if self.settings.uses_sandbox else "live"
+
+    async def aclose(self) -> None:
+        """Release connections."""
+        await self.parts.graph.aclose()
+        await self.parts.store.close()
+        await self.parts.cache.close()
+
+    async def __aenter__(self) -> MetaAgentService:
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        await self.aclose()
+
+    async def execute(self, request: OrchestratorRequest | dict[str, Any]) -> OrchestratorResponse:
+        """Run one request (see :meth:`Orchestrator.execute`).
+
+        Raises:
+            UsageError: the request or the policy refused it; nothing was written.
+        """
+        action = (
+            request.action
+            if isinstance(request, OrchestratorRequest)
+            else str(request.get("action"))
+        )
+        metrics.ACTIVE_WORKFLOWS.inc()
+        started = time.monotonic()
+        try:
+            response = await self.orchestrator.execute(request)
+        except Exception as error:
+            metrics.error("orchestrator", getattr(error, "kind", type(error).__name__))
+            raise
+        finally:
+            metrics.ACTIVE_WORKFLOWS.dec()
+            metrics.REQUEST_COUNT.labels(agent="orchestrator", action=action).inc()
+            metrics.REQUEST_DURATION.labels(agent="orchestrator", action=action).observe(
+                time.monotonic() - started
+            )
+        if response.error is not None:
+            metrics.error("orchestrator", str(response.error.get("kind", "error")))
+        return response
+
+    async def resume(self, workflow_id: str) -> OrchestratorResponse:
+        """Carry on an interrupted workflow."""
+        return await self.orchestrator.resume(workflow_id)
+
+    async def rollback(self, workflow_id: str) -> OrchestratorResponse:
+        """Undo what an interrupted or failed workflow created."""
+        return await self.orchestrator.rollback(workflow_id)
+
+    async def workflows(
+        self, *, status: WorkflowStatus | None = None, limit: int = 50
+    ) -> list[WorkflowRecord]:
+        """Journaled workflows, newest first."""
+        return await self.parts.store.list_workflows(status=status, limit=limit)
+
+    async def workflow(self, workflow_id: str) -> dict[str, Any]:
+        """One workflow with its steps and resources, JSON-ready.
+
+        Raises:
+            ConflictError: no such workflow.
+        """
+        record, steps, resources = await self.orchestrator.workflow(workflow_id)
+        return {
+            "workflow": _jsonable(record),
+            "steps": [_jsonable(step) for step in steps],
+            "resources": [_jsonable(resource) for resource in resources],
+        }
+
+    async def insights(self, params: dict[str, Any]) -> list[dict[str, Any]]:
+        """Insights rows as JSON-ready dicts.
+
+        Raises:
+            RequestValidationError: a bad query parameter (named).
+        """
+        query = validate(InsightsParams, params, "params")
+        rows = await self.env.insights.get_insights(query)
+        return [row.model_dump(mode="json", exclude_none=True) for row in rows]
+
+    async def report(self, object_id: str, level: Level, **dates: Any) -> PerformanceReport:
+        """The performance report of one object (specification §4.5)."""
+        return await self.env.insights.performance_report(object_id, level, **dates)
+
+    async def health(self) -> HealthReport:
+        """API connectivity, database, cache and agents (specification §11.3)."""
+        return await check_health(self)
+
+
+def _graph_settings(settings: Settings, token: ResolvedToken | None) -> GraphSettings:
+    api = settings.api
+    if settings.uses_sandbox:
+        return GraphSettings(
+            access_token=SecretStr(SANDBOX_TOKEN),
+            base_url="http://sandbox.local",
+            version=api.version,
+            timeout=api.timeout,
+            max_attempts=api.max_retries,
+            max_concurrency=api.max_concurrency,
+        )
+    if token is None:
+        raise ConfigError(
+            "no access token: set META_AGENT_CREDENTIALS__ACCESS_TOKEN", field="credentials"
+        )
+    return GraphSettings(
+        access_token=token.token,
+        app_secret=settings.credentials.app_secret,
+        base_url=api.base_url,
+        version=api.version,
+        timeout=api.timeout,
+        max_attempts=api.max_retries,
+        max_concurrency=api.max_concurrency,
+    )
+
+
+def _embedded_sandbox(settings: Settings) -> Any:
+    from meta_agent.sandbox import SandboxConfig, create_app  # the embedded default only
+
+    state_file = settings.sandbox.state_file or data_dir() / "sandbox-state.json"
+    Path(state_file).parent.mkdir(parents=True, exist_ok=True)
+    return create_app(
+        SandboxConfig(latency_ms=settings.sandbox.latency_ms), state_file=Path(state_file)
+    )
+
+
+async def _cache(settings: Settings) -> Cache:
+    if settings.cache.backend == "redis":
+        from meta_agent.cache.redis import RedisCache
+
+        return RedisCache(settings.cache.url)
+    return MemoryCache()
+
+
+def _redacted(url: str) -> str:
+    """A database URL without its password."""
+    if "@" not in url or "://" not in url:
+        return url
+    scheme, rest = url.split("://", 1)
+    credentials, host = rest.rsplit("@", 1)
+    user = credentials.split(":", 1)[0]
+    return f"{scheme}://{user}:***@{host}"
+
+
+def _jsonable(record: Any) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name, value in vars(record).items():
+        if isinstance(value, datetime):
+            out[name] = value.astimezone(UTC).isoformat()
+        elif hasattr(value, "value"):
+            out[name] = value.value
+        else:
+            out[name] = value
+    return out
