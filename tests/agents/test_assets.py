@@ -363,3 +363,16 @@ async def test_bad_video_refused_before_upload(
         await asset_agent.upload_video(INR_ACCOUNT, VideoAsset(path=path, title="x"))
     assert caught.value.field == "asset.path"
     assert sandbox.counters.total == 0
+
+
+async def test_a_remote_caller_cannot_make_the_server_read_its_files(
+    graph_client: GraphClient, tmp_path: Path
+) -> None:
+    """With local files off (HTTP, MCP over HTTP), a path asset is refused naming the field."""
+    secret = tmp_path / "server-only.png"
+    secret.write_bytes(b"not for you")
+    agent = AssetAgent(graph_client, local_files=False)
+    with pytest.raises(RequestValidationError) as caught:
+        await agent.upload_image(INR_ACCOUNT, {"path": str(secret)})
+    assert caught.value.field == "asset.path"
+    assert "base64" in caught.value.message

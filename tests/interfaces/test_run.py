@@ -114,7 +114,7 @@ def test_workflows_list_filters_by_status_and_show_has_steps(tmp_path: Path) -> 
     detail = json_of(invoke("workflows", "show", ok["workflow_id"], "--json"))
     assert [s["name"] for s in detail["steps"] if s["kind"] == "action"][-1] == "launch"
     people = invoke("workflows", "show", ok["workflow_id"])
-    assert "upload_assets" in people.stdout
+    assert "launch" in people.stdout
 
 
 def test_unknown_workflow_is_a_usage_error() -> None:
@@ -137,3 +137,20 @@ def test_run_reads_the_request_from_stdin() -> None:
     result = invoke("run", "-", "--json", stdin=json.dumps(_small_request("run-stdin")))
     assert result.exit_code == 0, result.output
     assert json_of(result)["request_id"] == "run-stdin"
+
+
+def test_rollback_of_a_failed_workflow_undoes_what_it_left(tmp_path: Path) -> None:
+    """A failure kept as is (rollback_on_failure false) is undone later by `workflows rollback`."""
+    request = _small_request("run-kept", rollback_on_failure=False)
+    request["data"]["ads"][0]["creative"]["page_id"] = "999999999"
+    failed = invoke("run", str(write_request(tmp_path, request)), "--json")
+    assert failed.exit_code == 4, failed.output
+    workflow_id = json_of(failed)["workflow_id"]
+    assert json_of(failed)["status"] == "FAILED"
+    left = json_of(invoke("workflows", "show", workflow_id, "--json"))["resources"]
+    assert any(item["kind"] == "campaign" and not item["undone"] for item in left)
+    rolled = invoke("workflows", "rollback", workflow_id, "--json")
+    assert rolled.exit_code == 0, rolled.output
+    assert json_of(rolled)["status"] == "ROLLED_BACK"
+    after = json_of(invoke("workflows", "show", workflow_id, "--json"))["resources"]
+    assert all(item["undone"] or item["undo"] == "keep" for item in after)

@@ -207,3 +207,16 @@ async def test_dry_run_validates_with_meta_and_creates_nothing(
     assert response.result is not None
     assert "campaign" in response.result["validated_by_meta"]
     assert await live_objects(client) == []
+
+
+async def test_an_interest_that_matches_nothing_is_named_before_anything_is_sent(
+    orchestrator: Orchestrator, client: httpx2.AsyncClient
+) -> None:
+    """Targeting names are resolved up front: an unknown one is a field error, nothing created."""
+    request = full_campaign_request()
+    request["data"]["adsets"][1]["targeting"]["interests"] = ["Underwater basket weaving"]
+    with pytest.raises(RequestValidationError) as caught:
+        await orchestrator.execute(request)
+    assert caught.value.field == "data.adsets[1].targeting.interests[0]"
+    assert "Underwater basket weaving" in caught.value.message
+    assert await live_objects(client) == []

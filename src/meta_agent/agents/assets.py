@@ -118,7 +118,10 @@ class AssetAgent:
         video_rules: VideoRules | None = None,
         max_concurrency: int = 4,
         cache_ttl: float = CACHE_TTL,
+        local_files: bool = True,
     ) -> None:
+        """``local_files=False`` refuses ``path`` assets: a remote caller (HTTP, MCP over
+        HTTP) must not make the server read its own files."""
         self._graph = graph
         self._cache = cache
         self._fetch = fetch or _download
@@ -126,6 +129,7 @@ class AssetAgent:
         self._video_rules = video_rules or VideoRules()
         self._limit = asyncio.Semaphore(max_concurrency)
         self._ttl = cache_ttl
+        self._local_files = local_files
 
     async def upload_image(
         self, account_id: str, asset: ImageAsset | Mapping[str, Any]
@@ -237,6 +241,7 @@ class AssetAgent:
         if asset.data is not None:
             return f"{field}.data", asset.data
         if asset.path is not None:
+            self._check_local(f"{field}.path")
             return f"{field}.path", await _read_file(asset.path, f"{field}.path", limit)
         url_field = f"{field}.url"
         try:
@@ -247,6 +252,14 @@ class AssetAgent:
                 "is public, or send the image as data",
                 field=url_field,
             ) from None
+
+    def _check_local(self, field: str) -> None:
+        if not self._local_files:
+            raise RequestValidationError(
+                f"{field}: this service does not read files on its own disk for remote callers; "
+                "send the image as data (base64) or a public url instead",
+                field=field,
+            )
 
     async def _known(self, account_id: str, digests: list[str]) -> dict[str, StoredImage]:
         """The images among ``digests`` the cache or the account already has."""
@@ -335,6 +348,7 @@ class AssetAgent:
         """
         video = parse_asset(VideoAsset, asset, "asset")
         if video.path is not None:
+            self._check_local("asset.path")
             video_id, state = await self._upload_video_file(account_id, video, wait_ready)
         else:
             video_id, state = await self._upload_video_url(account_id, video, wait_ready)

@@ -13,6 +13,8 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from pydantic import SecretStr
+
 from meta_agent.graph.batch import MAX_BATCH_SIZE, BatchBuilder
 from meta_agent.graph.requestor import CallOptions, GraphResponse, Requestor
 from meta_agent.graph.services import (
@@ -72,6 +74,11 @@ class GraphClient:
     async def aclose(self) -> None:
         """Release pooled connections."""
         await self.transport.aclose()
+
+    def use_token(self, token: SecretStr) -> None:
+        """Send ``token`` from now on (a rotated token; calls in flight keep the old one)."""
+        self.settings = self.settings.model_copy(update={"access_token": token})
+        self.requestor.settings = self.settings
 
     async def get(self, path: str, params: dict[str, Any] | None = None, **options: Any) -> Any:
         """GET a node or edge; returns the decoded body."""

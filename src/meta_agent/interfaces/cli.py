@@ -194,7 +194,7 @@ def _demo_footer(html: Path | None) -> None:
 
 
 class _DemoProgress:
-    """The demo's live progress on stderr: a spinner, each phase, each workflow step."""
+    """The demo's live progress on stderr: a spinner, each phase, each workflow event."""
 
     def __init__(self, *, enabled: bool) -> None:
         self.enabled = enabled
@@ -221,9 +221,9 @@ class _DemoProgress:
         err.print(f"[bold cyan]»[/] {escape(text)}")
         self.status.update(text)
 
-    def step(self, name: str) -> None:
-        """A workflow step was journaled as completed."""
-        err.print(f"  [green]✓[/] {escape(name)} [dim]({time.monotonic() - self.started:.1f} s)[/]")
+    def event(self, text: str) -> None:
+        """Something the workflow journaled."""
+        err.print(f"  [green]✓[/] {escape(text)} [dim]({time.monotonic() - self.started:.1f} s)[/]")
 
 
 def walkthrough(

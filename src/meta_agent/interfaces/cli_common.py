@@ -10,7 +10,8 @@ Exit codes, the same for every command::
        and typer's own usage errors
     3  Meta's API refused or failed (ApiError: auth, permission, rate limit, transient, ...)
     4  the workflow ran and failed (the response carries an error; what it created was
-       rolled back unless the request said otherwise)
+       rolled back unless the request said otherwise); also a ``workflows resume`` that did
+       not complete and a ``workflows rollback`` that could not undo everything
 
 Results go to stdout (a table, or one JSON document with ``--json``); messages, progress and
 errors go to stderr. With ``--json`` an error is also printed to stdout as
@@ -191,25 +192,33 @@ def busy(message: str, *, enabled: bool = True) -> Iterator[None]:
 
 @asynccontextmanager
 async def step_progress(service: MetaAgentService, *, enabled: bool) -> AsyncIterator[None]:
-    """Print each workflow step as it completes (from the orchestrator's event bus)."""
+    """Print what the workflow journals as it happens (from the orchestrator's event bus)."""
     if not enabled:
         yield
         return
+    from meta_agent.interfaces.demo import describe
+    from meta_agent.orchestrator.events import ANY
 
-    from meta_agent.orchestrator.events import STEP_COMPLETED
+    async def on_event(event: Event) -> None:
+        text = describe(event)
+        if text is not None:
+            err.print(f"  [green]✓[/] {escape(text)}")
 
-    async def on_step(event: Event) -> None:
-        err.print(f"  [green]✓[/] {escape(str(event.data.get('step', '?')))}")
-
-    unsubscribe = service.env.bus.subscribe(STEP_COMPLETED, on_step)
+    unsubscribe = service.env.bus.subscribe(ANY, on_event)
     try:
         yield
     finally:
         unsubscribe()
 
 
-def finish_response(response: OrchestratorResponse, *, as_json: bool) -> None:
-    """Print a workflow's response; exit 4 when it failed."""
+def finish_response(
+    response: OrchestratorResponse, *, as_json: bool, succeeded: bool | None = None
+) -> None:
+    """Print a workflow's response; exit 4 when it failed.
+
+    ``succeeded`` overrides the verdict (a rollback that undid everything succeeded, though
+    the response still carries the error that made it necessary).
+    """
     from meta_agent.interfaces.render import response_view
 
     if as_json:
@@ -217,6 +226,7 @@ def finish_response(response: OrchestratorResponse, *, as_json: bool) -> None:
     else:
         for view in response_view(response):
             out.print(view)
-    if response.error is not None:
-        print_error(response.error)
+    failed = response.error is not None if succeeded is None else not succeeded
+    if failed:
+        print_error(response.error or {"kind": "workflow_failed", "message": response.status})
         raise typer.Exit(EXIT_WORKFLOW)

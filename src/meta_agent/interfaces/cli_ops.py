@@ -187,7 +187,10 @@ def workflows_resume(
 def workflows_rollback(
     workflow_id: WorkflowId, as_json: JsonOpt = False, config: ConfigOpt = None
 ) -> None:
-    """Undo what an interrupted or failed workflow created, newest first."""
+    """Undo what an interrupted or failed workflow created, newest first.
+
+    Exit 0 when everything was undone (ROLLED_BACK), 4 when something could not be.
+    """
     _manage(workflow_id, "rollback", as_json=as_json, config=config)
 
 
@@ -201,7 +204,9 @@ def _manage(
                 async with step_progress(service, enabled=not as_json):
                     return await action(workflow_id)
 
-    finish_response(run_async(work, as_json=as_json), as_json=as_json)
+    response = run_async(work, as_json=as_json)
+    succeeded = response.status == ("COMPLETED" if verb == "resume" else "ROLLED_BACK")
+    finish_response(response, as_json=as_json, succeeded=succeeded)
 
 
 def health(as_json: JsonOpt = False, config: ConfigOpt = None) -> None:

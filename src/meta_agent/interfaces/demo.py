@@ -30,14 +30,25 @@ WEEK_SECONDS = 7 * 24 * 3600
 REPORT_PRESET = "last_7d"
 
 
+# How the demo tells of the orchestrator's events (the bus emits them once journaled).
+EVENT_TEXT = {
+    ev.WORKFLOW_STARTED: "workflow {workflow_id} started",
+    ev.STEP_COMPLETED: "step {step} completed",
+    ev.CAMPAIGN_CREATED: "campaign {campaign_id} created in {account_id}",
+    ev.WORKFLOW_COMPLETED: "workflow completed",
+    ev.WORKFLOW_FAILED: "workflow failed",
+    ev.WORKFLOW_ROLLED_BACK: "workflow rolled back",
+}
+
+
 class DemoReporter(Protocol):
-    """Hears the demo's progress: a phase starting, a workflow step done."""
+    """Hears the demo's progress: a phase starting, an event of the workflow."""
 
     def phase(self, text: str) -> None:
         """A phase of the demo begins."""
 
-    def step(self, name: str) -> None:
-        """A workflow step completed (journaled)."""
+    def event(self, text: str) -> None:
+        """Something the workflow journaled (a step completed, a campaign created, ...)."""
 
 
 class QuietReporter:
@@ -46,8 +57,19 @@ class QuietReporter:
     def phase(self, text: str) -> None:
         """Ignore a phase."""
 
-    def step(self, name: str) -> None:
-        """Ignore a step."""
+    def event(self, text: str) -> None:
+        """Ignore an event."""
+
+
+def describe(event: ev.Event) -> str | None:
+    """A line for people about ``event`` (None for events the demo does not tell of)."""
+    template = EVENT_TEXT.get(event.type)
+    if template is None:
+        return None
+    try:
+        return template.format(workflow_id=event.workflow_id, **event.data)
+    except KeyError:
+        return event.type.replace("_", " ")
 
 
 @dataclass
@@ -120,12 +142,14 @@ async def _launch_and_report(
 ) -> DemoOutcome:
     steps: list[str] = []
 
-    async def on_step(event: ev.Event) -> None:
-        name = str(event.data.get("step", "?"))
-        steps.append(name)
-        hear.step(name)
+    async def on_event(event: ev.Event) -> None:
+        if event.type == ev.STEP_COMPLETED:
+            steps.append(str(event.data.get("step", "?")))
+        text = describe(event)
+        if text is not None:
+            hear.event(text)
 
-    unsubscribe = service.env.bus.subscribe(ev.STEP_COMPLETED, on_step)
+    unsubscribe = service.env.bus.subscribe(ev.ANY, on_event)
     hear.phase("Launching: campaign, 3 ad sets, 6 creatives and 6 ads, then activating")
     try:
         response = await service.execute(request)

@@ -263,7 +263,11 @@ async def serve(
     settings: Settings, transport: Transport, host: str, port: int, **client_options: Any
 ) -> None:
     """:func:`run`, on the running event loop (``client_options`` go to the Graph client)."""
-    async with await MetaAgentService.open(settings, **client_options) as service:
+    # Over HTTP the caller is remote: it may not make this machine read its own files.
+    local_files = transport == "stdio"
+    async with await MetaAgentService.open(
+        settings, local_files=local_files, **client_options
+    ) as service:
         server = build_server(service, host=host, port=port)
         log.info("mcp.serving", transport=transport, mode=service.mode)
         if transport == "http":

@@ -315,7 +315,7 @@ class WorkflowEngine:
         resources = await self.store.resources(ctx.workflow_id)
         leftovers = [r.object_id for r in resources if not r.undone and r.undo != "keep"]
         failure = WorkflowFailedError(
-            f"{record.action} failed at step {error.details.get('step', '?')}: {error.message}",
+            f"{record.action} failed{_at_step(error)}: {error.message}",
             workflow_id=ctx.workflow_id,
             step=error.details.get("step"),
             cause=cause,
@@ -429,6 +429,11 @@ def _same_request(existing: WorkflowRecord, action: str, request: dict[str, Any]
             workflow_id=existing.id,
         )
     return existing
+
+
+def _at_step(error: MetaAgentError) -> str:
+    step = error.details.get("step")
+    return f" at step {step}" if step else ""
 
 
 def as_meta_error(error: Exception) -> MetaAgentError:

@@ -53,6 +53,7 @@ class Env:
         cache: Cache | None = None,
         bus: EventBus | None = None,
         policies: PolicyBook | None = None,
+        local_files: bool = True,
     ) -> Env:
         """Wire the agents and the engine around one client, journal and cache."""
         cache = cache if cache is not None else MemoryCache()
@@ -67,7 +68,7 @@ class Env:
             policies=policies or PolicyBook(),
             compensator=compensator,
             engine=WorkflowEngine(store, bus, compensator),
-            assets=AssetAgent(graph, cache),
+            assets=AssetAgent(graph, cache, local_files=local_files),
             targeting=targeting,
             campaigns=CampaignAgent(graph, cache, targeting),
             creatives=AdCreationAgent(graph, cache),

@@ -21,7 +21,7 @@ from meta_agent.agents.insights import InsightsParams
 from meta_agent.agents.report import Level, PerformanceReport
 from meta_agent.cache import Cache, MemoryCache
 from meta_agent.config import Settings, data_dir
-from meta_agent.config.credentials import ResolvedToken, resolve_token
+from meta_agent.config.credentials import ResolvedToken, TokenExpiry, TokenProvider
 from meta_agent.errors import ConfigError
 from meta_agent.graph.client import GraphClient
 from meta_agent.graph.settings import GraphSettings
@@ -48,32 +48,44 @@ class ServiceParts:
     cache: Cache
     token: ResolvedToken | None = None
     sandbox_app: Any = None
+    tokens: TokenProvider | None = None
 
 
 class MetaAgentService:
     """Every operation of meta-agent, over one orchestrator."""
 
-    def __init__(self, settings: Settings, parts: ServiceParts) -> None:
+    def __init__(
+        self, settings: Settings, parts: ServiceParts, *, local_files: bool = True
+    ) -> None:
         self.settings = settings
         self.parts = parts
         policies = validate(PolicyBook, settings.policies, "policies")
-        self.env = Env.build(parts.graph, parts.store, cache=parts.cache, policies=policies)
+        self.env = Env.build(
+            parts.graph, parts.store, cache=parts.cache, policies=policies, local_files=local_files
+        )
         self.orchestrator = Orchestrator(self.env)
         self.started = time.monotonic()
 
     @classmethod
     async def open(
-        cls, settings: Settings, *, sandbox_app: Any = None, **client_options: Any
+        cls,
+        settings: Settings,
+        *,
+        sandbox_app: Any = None,
+        local_files: bool = True,
+        **client_options: Any,
     ) -> MetaAgentService:
         """Build and open everything ``settings`` describes.
 
-        ``sandbox_app`` replaces the embedded sandbox (tests, the demo); ``client_options``
+        ``sandbox_app`` replaces the embedded sandbox (tests, the demo); ``local_files=False``
+        (remote callers) refuses assets given as a path on this machine; ``client_options``
         go to :class:`GraphClient` (``now``, ``sleep``, ``wall_clock``).
 
         Raises:
             ConfigError: a credential or setting is unusable.
         """
-        token = None if settings.uses_sandbox else await resolve_token(settings.credentials)
+        tokens = None if settings.uses_sandbox else TokenProvider(settings.credentials)
+        token = await tokens.current() if tokens is not None else None
         app = sandbox_app
         if settings.uses_sandbox and app is None:
             app = _embedded_sandbox(settings)
@@ -81,7 +93,8 @@ class MetaAgentService:
         store = SqlJournal(settings.journal_url)
         await store.open()
         cache = await _cache(settings)
-        service = cls(settings, ServiceParts(graph, store, cache, token, app))
+        parts = ServiceParts(graph, store, cache, token, app, tokens)
+        service = cls(settings, parts, local_files=local_files)
         log.info("service.opened", mode=service.mode, journal=_redacted(settings.journal_url))
         return service
 
@@ -89,6 +102,19 @@ class MetaAgentService:
     def mode(self) -> str:
         """``sandbox`` (the embedded Marketing API sandbox) or ``live`` (Meta)."""
         return "sandbox" if self.settings.uses_sandbox else "live"
+
+    async def rotate_token(self) -> TokenExpiry:
+        """Re-read the access token from its source (file, Vault) and send it from now on.
+
+        Raises:
+            ConfigError: the source is unreadable (the current token is kept).
+        """
+        tokens = self.parts.tokens
+        if tokens is None:
+            return TokenExpiry("unknown")
+        self.parts.token = await tokens.refresh()
+        self.parts.graph.use_token(self.parts.token.token)
+        return tokens.check_expiry()
 
     async def aclose(self) -> None:
         """Release connections."""

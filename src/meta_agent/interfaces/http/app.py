@@ -208,7 +208,8 @@ class HttpServer:
             ConfigError: a setting (the keys file, a credential) is unusable.
         """
         keys = load_keys(self.settings)
-        self.service = await MetaAgentService.open(self.settings)
+        # Callers are remote: they may not make this machine read its own files.
+        self.service = await MetaAgentService.open(self.settings, local_files=False)
         app = create_app(
             self.service,
             keys=keys,
