@@ -29,7 +29,7 @@ from meta_agent.sandbox.faults import FaultScript, parse_fault_spec
 from meta_agent.sandbox.ids import IdGenerator
 from meta_agent.sandbox.params import Params, UploadedFile
 from meta_agent.sandbox.state import SandboxState
-from meta_agent.sandbox.wire import GraphRequest, GraphResponse
+from meta_agent.sandbox.wire import GraphRequest, GraphResponse, encode_json
 
 _SLASHES = re.compile(r"/{2,}")
 _METHOD_OVERRIDES = {"GET", "POST", "DELETE"}
@@ -157,6 +157,8 @@ def _encode(response: GraphResponse) -> Response:
         return Response(status_code=304, headers=response.headers)
     if isinstance(response.body, str):
         return Response(response.body, response.status, response.headers, "text/html")
+    if response.encoded is not None:
+        return Response(response.encoded, response.status, response.headers, _GraphJSON.media_type)
     return _GraphJSON(response.body, response.status, response.headers)
 
 
@@ -164,7 +166,7 @@ class _GraphJSON(JSONResponse):
     media_type = "application/json; charset=UTF-8"
 
     def render(self, content: Any) -> bytes:
-        return json.dumps(content, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        return encode_json(content)
 
 
 class _DroppedResponse(Response):

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import random
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -36,7 +35,7 @@ from meta_agent.sandbox.params import Params
 from meta_agent.sandbox.ratelimit import RateLimiter, call_weight
 from meta_agent.sandbox.state import USER_ID, SandboxState
 from meta_agent.sandbox.status import effective_status
-from meta_agent.sandbox.wire import GraphRequest, GraphResponse
+from meta_agent.sandbox.wire import GraphRequest, GraphResponse, encode_json
 
 
 @dataclass
@@ -280,14 +279,17 @@ async def serve(sb: Sandbox, req: GraphRequest) -> GraphResponse:
 
 
 def conditional(req: GraphRequest, response: GraphResponse) -> GraphResponse:
-    """Tag successful reads with an ETag and answer ``If-None-Match`` hits with 304 (§2.5)."""
+    """Tag successful reads with an ETag and answer ``If-None-Match`` hits with 304 (§2.5).
+
+    The tag is the digest of the bytes sent, so the body is encoded once, here, and the
+    HTTP layer sends ``response.encoded`` as it is.
+    """
     if req.method != "GET" or response.status != 200 or isinstance(response.body, str):
         return response
-    digest = hashlib.md5(  # an ETag, not a secret
-        json.dumps(response.body, sort_keys=True).encode(), usedforsecurity=False
-    ).hexdigest()
-    etag = f'"{digest}"'
+    encoded = encode_json(response.body)
+    etag = f'"{hashlib.md5(encoded, usedforsecurity=False).hexdigest()}"'  # an ETag, not a secret
     response.headers["etag"] = etag
     if req.headers.get("if-none-match") == etag:
         return GraphResponse(304, None, response.headers)
+    response.encoded = encoded
     return response

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,9 +28,19 @@ class GraphRequest:
 
 @dataclass
 class GraphResponse:
-    """What the sandbox answers: status, JSON body (None for an empty one) and headers."""
+    """What the sandbox answers: status, JSON body (None for an empty one) and headers.
+
+    ``encoded`` holds the body's bytes once something has encoded it (the ETag does), so
+    the HTTP layer sends them instead of encoding the body again.
+    """
 
     status: int
     body: Any
     headers: dict[str, str] = field(default_factory=dict)
     drop_connection: bool = False
+    encoded: bytes | None = None
+
+
+def encode_json(body: Any) -> bytes:
+    """A JSON body as the sandbox sends it: UTF-8, compact, keys in the order they were set."""
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
