@@ -13,6 +13,7 @@ from meta_agent import errors
 from meta_agent.store.engine import make_engine
 from meta_agent.store.journal import (
     DuplicateRequestError,
+    NewResource,
     StepStatus,
     WorkflowStatus,
 )
@@ -377,3 +378,43 @@ async def test_unknown_workflow_has_no_steps_or_resources(journal: SqlJournal) -
     """Listing the steps or resources of an unknown workflow is empty, not an error."""
     assert await journal.steps("nope") == []
     assert await journal.resources("nope") == []
+
+
+async def test_resources_can_be_recorded_together_and_with_a_step_outcome(
+    journal: SqlJournal,
+) -> None:
+    """add_resources and complete_step(created=...) record objects atomically, in order."""
+    workflow_id = await _workflow(journal, 90)
+    step = await journal.start_step(workflow_id, "launch")
+    await journal.add_resources(
+        workflow_id, "launch", [NewResource("campaign", "c1"), NewResource("adset", "s1")]
+    )
+    await journal.complete_step(
+        workflow_id,
+        step.seq,
+        {"ok": True},
+        created=[NewResource("ad", "a1", details={"label": "ad0"}), NewResource("adset", "s1")],
+        step="launch",
+    )
+    recorded = await journal.resources(workflow_id)
+    assert [(r.kind, r.object_id, r.step) for r in recorded] == [
+        ("campaign", "c1", "launch"),
+        ("adset", "s1", "launch"),
+        ("ad", "a1", "launch"),
+    ]
+    assert recorded[2].details == {"label": "ad0"}
+    assert (await journal.steps(workflow_id))[0].status.value == "COMPLETED"
+
+
+async def test_a_failed_step_keeps_what_it_created(journal: SqlJournal) -> None:
+    """fail_step(created=...) records the objects with the failure, for the rollback."""
+    workflow_id = await _workflow(journal, 91)
+    step = await journal.start_step(workflow_id, "launch")
+    await journal.fail_step(
+        workflow_id,
+        step.seq,
+        {"kind": "invalid_parameter"},
+        created=[NewResource("ad", "a9")],
+        step="launch",
+    )
+    assert [r.object_id for r in await journal.resources(workflow_id)] == ["a9"]

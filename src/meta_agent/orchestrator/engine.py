@@ -91,6 +91,7 @@ class StepRun:
     name: str
     resumed: bool = False
     found: dict[str, str] = field(default_factory=dict)
+    deferred: list[NewResource] = field(default_factory=list)
 
     async def created(
         self,
@@ -105,9 +106,16 @@ class StepRun:
             self.ctx.workflow_id, self.name, kind, object_id, undo=undo, details=details
         )
 
-    async def created_many(self, created: Sequence[NewResource]) -> None:
-        """Journal several objects at once (one transaction: objects that arrived together)."""
-        if created:
+    async def created_many(self, created: Sequence[NewResource], *, planned: bool = False) -> None:
+        """Journal several objects at once (one transaction: objects that arrived together).
+
+        ``planned=True`` (the objects carry keys the step announced in ``planned``) lets the
+        engine write them with the step's outcome, in the same transaction: should the
+        process die before that, the rollback or the resume still finds them by key.
+        """
+        if planned:
+            self.deferred.extend(created)
+        elif created:
             await self.ctx.store.add_resources(self.ctx.workflow_id, self.name, created)
 
 
@@ -173,11 +181,15 @@ class WorkflowContext:
         except Exception as error:
             failure = as_meta_error(error)
             failure.details.setdefault("step", name)
-            await self.store.fail_step(self.workflow_id, record.seq, failure.to_dict())
+            await self.store.fail_step(
+                self.workflow_id, record.seq, failure.to_dict(), created=run.deferred, step=name
+            )
             if failure is error:
                 raise
             raise failure from error
-        await self.store.complete_step(self.workflow_id, record.seq, output)
+        await self.store.complete_step(
+            self.workflow_id, record.seq, output, created=run.deferred, step=name
+        )
         await self.bus.emit(ev.Event(ev.STEP_COMPLETED, self.workflow_id, {"step": name}))
         return output
 

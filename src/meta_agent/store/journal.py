@@ -172,12 +172,27 @@ class JournalStore(Protocol):
         """Record a step STARTED; its ``seq`` orders it within the workflow."""
 
     async def complete_step(
-        self, workflow_id: str, seq: int, output: dict[str, Any] | None = None
+        self,
+        workflow_id: str,
+        seq: int,
+        output: dict[str, Any] | None = None,
+        *,
+        created: Sequence[NewResource] = (),
+        step: str = "",
     ) -> StepRecord:
-        """Record a step COMPLETED with its output."""
+        """Record a step COMPLETED with its output, and the resources it ``created`` (named
+        ``step``) in the same transaction."""
 
-    async def fail_step(self, workflow_id: str, seq: int, error: dict[str, Any]) -> StepRecord:
-        """Record a step FAILED with its serialised error."""
+    async def fail_step(
+        self,
+        workflow_id: str,
+        seq: int,
+        error: dict[str, Any],
+        *,
+        created: Sequence[NewResource] = (),
+        step: str = "",
+    ) -> StepRecord:
+        """Record a step FAILED with its serialised error, and the resources it ``created``."""
 
     async def steps(self, workflow_id: str) -> list[StepRecord]:
         """A workflow's steps, in order."""

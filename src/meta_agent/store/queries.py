@@ -111,6 +111,19 @@ def finish_step(
     raise UsageError(f"no step {seq} in workflow {workflow_id!r}", workflow_id=workflow_id, seq=seq)
 
 
+def finish_step_with(
+    connection: sa.Connection,
+    workflow_id: str,
+    seq: int,
+    values: dict[str, Any],
+    created: list[tuple[dict[str, Any], dict[str, Any]]],
+    now: datetime,
+) -> StepRecord:
+    """Record the resources a step created and its outcome, in one transaction."""
+    insert_resources(connection, workflow_id, created, now)
+    return finish_step(connection, workflow_id, seq, values, now)
+
+
 def _require_step(connection: sa.Connection, workflow_id: str, seq: int) -> StepRecord:
     where = sa.and_(steps.c.workflow_id == workflow_id, steps.c.seq == seq)
     return _step(connection.execute(steps.select().where(where)).one())

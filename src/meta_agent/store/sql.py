@@ -205,24 +205,41 @@ class SqlJournal:
         return await self._tx(queries.insert_step, workflow_id, row, self._now())
 
     async def complete_step(
-        self, workflow_id: str, seq: int, output: dict[str, Any] | None = None
+        self,
+        workflow_id: str,
+        seq: int,
+        output: dict[str, Any] | None = None,
+        *,
+        created: Sequence[NewResource] = (),
+        step: str = "",
     ) -> StepRecord:
-        """Record a step COMPLETED with its output.
+        """Record a step COMPLETED with its output, and the resources it ``created`` (under
+        the name ``step``) in the same transaction.
 
         Raises:
             UsageError: no such step.
         """
         values = {"status": StepStatus.COMPLETED.value, "output": output}
-        return await self._tx(queries.finish_step, workflow_id, seq, values, self._now())
+        rows = _resource_rows(step, created)
+        return await self._tx(queries.finish_step_with, workflow_id, seq, values, rows, self._now())
 
-    async def fail_step(self, workflow_id: str, seq: int, error: dict[str, Any]) -> StepRecord:
-        """Record a step FAILED with its serialised error (``MetaAgentError.to_dict()``).
+    async def fail_step(
+        self,
+        workflow_id: str,
+        seq: int,
+        error: dict[str, Any],
+        *,
+        created: Sequence[NewResource] = (),
+        step: str = "",
+    ) -> StepRecord:
+        """Record a step FAILED with its serialised error, and the resources it ``created``.
 
         Raises:
             UsageError: no such step.
         """
         values = {"status": StepStatus.FAILED.value, "error": error}
-        return await self._tx(queries.finish_step, workflow_id, seq, values, self._now())
+        rows = _resource_rows(step, created)
+        return await self._tx(queries.finish_step_with, workflow_id, seq, values, rows, self._now())
 
     async def steps(self, workflow_id: str) -> list[StepRecord]:
         """A workflow's steps in ``seq`` order (empty for an unknown workflow)."""
@@ -254,13 +271,7 @@ class SqlJournal:
         Raises:
             UsageError: no such workflow.
         """
-        rows = [
-            (
-                {"step": step, "kind": r.kind, "object_id": r.object_id, "undo": r.undo},
-                dict(r.details),
-            )
-            for r in created
-        ]
+        rows = _resource_rows(step, created)
         return await self._tx(queries.insert_resources, workflow_id, rows, self._now())
 
     async def mark_undone(self, workflow_id: str, kind: str, object_id: str) -> None:
@@ -274,6 +285,15 @@ class SqlJournal:
     async def resources(self, workflow_id: str) -> list[ResourceRecord]:
         """A workflow's resources in the order they were recorded."""
         return await self._tx(queries.select_resources, workflow_id)
+
+
+def _resource_rows(
+    step: str, created: Sequence[NewResource]
+) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+    return [
+        ({"step": step, "kind": r.kind, "object_id": r.object_id, "undo": r.undo}, dict(r.details))
+        for r in created
+    ]
 
 
 def open_journal(url: str | None = None) -> JournalStore:

@@ -123,7 +123,8 @@ async def _collect(
         elif result.error is not None and not isinstance(result.error, DependencyFailedError):
             result.error.details.setdefault("item", item.label)
             failures.append(result.error)
-    await run.created_many(created)  # journaled before anything is raised: the rollback needs it
+    # Written with the step's outcome (or sooner, by key, should the process die first).
+    await run.created_many(created, planned=True)
     if failures:
         raise failures[0]
     if (
