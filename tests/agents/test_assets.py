@@ -376,3 +376,14 @@ async def test_a_remote_caller_cannot_make_the_server_read_its_files(
         await agent.upload_image(INR_ACCOUNT, {"path": str(secret)})
     assert caught.value.field == "asset.path"
     assert "base64" in caught.value.message
+
+
+async def test_a_remote_caller_cannot_make_the_server_fetch_from_its_own_network(
+    graph_client: GraphClient,
+) -> None:
+    """With local files off, an image URL on loopback is refused before any download."""
+    agent = AssetAgent(graph_client, local_files=False)
+    with pytest.raises(RequestValidationError) as caught:
+        await agent.upload_image(INR_ACCOUNT, {"url": "http://127.0.0.1:9/metadata.png"})
+    assert caught.value.field == "asset.url"
+    assert "not public" in caught.value.message

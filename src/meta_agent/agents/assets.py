@@ -57,6 +57,7 @@ from meta_agent.graph.client import GraphClient
 from meta_agent.graph.models import AdImage
 from meta_agent.graph.services._base import act
 from meta_agent.graph.transport import DownloadError, download
+from meta_agent.netguard import PrivateAddressError, require_public
 
 log = structlog.get_logger("meta_agent.agents.assets")
 
@@ -120,8 +121,9 @@ class AssetAgent:
         cache_ttl: float = CACHE_TTL,
         local_files: bool = True,
     ) -> None:
-        """``local_files=False`` refuses ``path`` assets: a remote caller (HTTP, MCP over
-        HTTP) must not make the server read its own files."""
+        """``local_files=False`` (a remote caller: HTTP, MCP over HTTP) refuses ``path``
+        assets and image URLs whose host is not public: the caller must not make the server
+        read its own files or its own network."""
         self._graph = graph
         self._cache = cache
         self._fetch = fetch or _download
@@ -244,6 +246,8 @@ class AssetAgent:
             self._check_local(f"{field}.path")
             return f"{field}.path", await _read_file(asset.path, f"{field}.path", limit)
         url_field = f"{field}.url"
+        if not self._local_files:
+            await _require_public(str(asset.url), url_field)
         try:
             return url_field, await self._fetch(str(asset.url), limit)
         except DownloadError as error:
@@ -380,6 +384,16 @@ class AssetAgent:
             return video_id, "processing"
         status = await self._graph.videos.wait_until_ready(video_id, account=account)
         return video_id, status.state
+
+
+async def _require_public(url: str, field: str) -> None:
+    try:
+        await require_public(url)
+    except PrivateAddressError as error:
+        raise RequestValidationError(
+            f"{field}: {error}; give a public URL, or send the image as data (base64)",
+            field=field,
+        ) from None
 
 
 async def _download(url: str, limit: int) -> bytes:
