@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import date
 from decimal import Decimal
@@ -361,21 +362,67 @@ async def test_large_report_streams_one_page_at_a_time(
     assert (stream.stats.pages, stream.stats.max_page_rows) == (12, 20)
 
 
-async def test_results_generator_holds_only_the_current_page(
-    requestor: Requestor, sandbox: Sandbox
-) -> None:
-    """At every row, the results iterator's own state holds at most one page of rows."""
-    seed_tree(sandbox, ads=4, age_days=61)
-    job = ReportJob(requestor, INR_ACCOUNT, LONG, FAST)
+RESULT_PAGES = "GET {report_run}/insights"
+
+
+async def completed_job(requestor: Requestor, policy: ReportPolicy) -> ReportJob:
+    """A started and completed job over 240 daily rows (4 ads, 60 days)."""
+    job = ReportJob(requestor, INR_ACCOUNT, LONG, policy)
     await job.start()
     await job.wait()
-    rows = job.results(page_size=20)
-    held: list[list[int]] = []
-    async for _ in rows:
-        frame = rows.ag_frame  # type: ignore[attr-defined]
-        held.append([len(v) for v in frame.f_locals.values() if isinstance(v, list)])
-    assert len(held) == 240
-    assert all(len(lists) == 1 and lists[0] <= 20 for lists in held)  # one list: the page
+    return job
+
+
+async def test_read_ahead_holds_at_most_one_extra_page(
+    requestor: Requestor, sandbox: Sandbox
+) -> None:
+    """While page k is consumed at most page k+1 has been asked for, never k+2."""
+    seed_tree(sandbox, ads=4, age_days=61)
+    job = await completed_job(requestor, FAST)
+    ahead: list[int] = []
+    async for index, _ in aenumerate(job.results(page_size=20)):
+        ahead.append(sandbox.counters.by_route[RESULT_PAGES] - (index // 20 + 1))
+    assert len(ahead) == 240
+    assert max(ahead) <= 1
+
+
+async def test_without_read_ahead_one_page_at_a_time(
+    requestor: Requestor, sandbox: Sandbox
+) -> None:
+    """read_ahead=False: page k+1 is asked for only after page k's last row was taken."""
+    seed_tree(sandbox, ads=4, age_days=61)
+    job = await completed_job(requestor, replace(FAST, read_ahead=False))
+    fetched = [sandbox.counters.by_route[RESULT_PAGES] async for _ in job.results(page_size=20)]
+    assert fetched == [index // 20 + 1 for index in range(240)]
+
+
+async def test_error_on_the_page_read_ahead_comes_after_the_page_before(
+    requestor: Requestor, sandbox: Sandbox
+) -> None:
+    """A refused second page is raised after the first page's 20 rows, not while reading them."""
+    seed_tree(sandbox, ads=4, age_days=61)
+    job = await completed_job(requestor, FAST)
+    sandbox.faults.replace(
+        parse_fault_spec("graph_error:code=100,method=GET,path=*/insights,nth=2")
+    )
+    rows: list[Row] = []
+    with pytest.raises(errors.InvalidParameterError):
+        await drain_into(rows, job.results(page_size=20))
+    assert len(rows) == 20
+
+
+async def drain_into(rows: list[Row], items: AsyncIterator[Row]) -> None:
+    """Append every row of ``items`` to ``rows`` (what was taken survives an error)."""
+    async for row in items:
+        rows.append(row)
+
+
+async def aenumerate(items: Any) -> Any:
+    """``enumerate`` for an async iterator."""
+    index = 0
+    async for item in items:
+        yield index, item
+        index += 1
 
 
 # -- failure and splitting ----------------------------------------------------------------------

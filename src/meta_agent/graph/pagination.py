@@ -8,10 +8,12 @@ string, and our token travels in a header.
     listing = paginate(requestor, "act_1/campaigns", model=Campaign, page_size=100)
     async for campaign in listing: ...
     async for page in listing.pages(): ...   # whole pages, for batch-minded callers
+    async for row in read_ahead(pages): ...  # items, the next page fetched while this one is used
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
@@ -21,6 +23,7 @@ from pydantic import BaseModel
 from meta_agent.graph.requestor import CallOptions, Requestor
 
 M = TypeVar("M", bound=BaseModel)
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -125,3 +128,43 @@ def paginate(
     if summary:
         query["summary"] = True
     return Paginator(requestor, path, query, model=model, options=options)
+
+
+async def read_ahead(
+    pages: AsyncIterator[Sequence[T]], *, yield_every: int = 256
+) -> AsyncIterator[T]:
+    """The items of ``pages``, fetching page k+1 while the caller works through page k.
+
+    A cursor makes page k+1 depend on page k, so reading ahead is at most one page deep: the
+    next page is asked for (as a task) as soon as page k arrives, and never more than that,
+    so at most two pages are held. Every ``yield_every`` items the caller's loop lets the
+    event loop run (a zero sleep, never a wait), so the request goes out and its answer is
+    read while the caller is busy. An error fetching page k+1 is raised after the last item
+    of page k, where reading page by page would raise it. Closing the iterator early
+    (``aclosing``, ``break`` then garbage collection) cancels the fetch in flight.
+
+    Raises:
+        Exception: whatever fetching a page raised (an :class:`~meta_agent.errors.ApiError`).
+    """
+    ahead = asyncio.ensure_future(_next_page(pages))
+    try:
+        while (page := await ahead) is not None:
+            ahead = asyncio.ensure_future(_next_page(pages))
+            for index, item in enumerate(page):
+                if index % yield_every == 0:
+                    await asyncio.sleep(0)
+                yield item
+            del page  # released before the next page is awaited: two pages held at most
+    finally:
+        ahead.add_done_callback(_observe)  # a fetch the caller never reached may have failed
+        ahead.cancel()  # a no-op once it is done
+
+
+async def _next_page(pages: AsyncIterator[Sequence[T]]) -> Sequence[T] | None:
+    return await anext(pages, None)
+
+
+def _observe(task: asyncio.Future[Any]) -> None:
+    """Retrieve an abandoned fetch's outcome, so asyncio does not report it as never seen."""
+    if not task.cancelled():
+        task.exception()

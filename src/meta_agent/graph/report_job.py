@@ -5,7 +5,7 @@
     ReportJob
       start()    POST /{object}/insights          → report_run_id
       wait()     GET /{report_run_id}, backing off until "Job Completed" (and 100%)
-      results()  GET /{report_run_id}/insights     one page in memory at a time
+      results()  GET /{report_run_id}/insights     page by page, the next one read ahead
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from typing import Any
 import structlog
 
 from meta_agent.errors import ApiError, OutcomeUnknownError, TransientError, UsageError
+from meta_agent.graph.pagination import read_ahead
 from meta_agent.graph.report_plan import (
     ReportPolicy,
     ReportStats,
@@ -122,8 +123,11 @@ class ReportJob:
     async def results(
         self, page_size: int | None = None, stats: ReportStats | None = None
     ) -> AsyncIterator[Row]:
-        """Every row of a completed run, fetched one page at a time (only one page is held).
+        """Every row of a completed run, page by page, with bounded memory.
 
+        With ``policy.read_ahead`` (the default) page k+1 is fetched while the caller consumes
+        page k (:func:`~meta_agent.graph.pagination.read_ahead`: two pages held at most, an
+        error on page k+1 raised after page k's last row); without it, one page at a time.
         When Meta answers a page with code 1 (too much data) even after the requestor's
         retries, the page size is halved and the same page asked for again.
 
@@ -132,13 +136,25 @@ class ReportJob:
             UsageError: the job was not started.
         """
         run_id, stats = self._require_run(), stats or ReportStats()
-        params: dict[str, Any] = {"limit": page_size or self.policy.page_size}
-        while True:
-            page, after, params = await self._next_page(run_id, params)
-            stats.page(len(page))
+        pages = self._pages(run_id, {"limit": page_size or self.policy.page_size}, stats)
+        if self.policy.read_ahead:
+            async for row in read_ahead(pages):
+                yield row
+            return
+        async for page in pages:
             for row in page:
                 yield row
             del page  # released before the next page is fetched: one page held at a time
+
+    async def _pages(
+        self, run_id: str, params: dict[str, Any], stats: ReportStats
+    ) -> AsyncIterator[list[Row]]:
+        """The run's pages in order, following the ``after`` cursor."""
+        while True:
+            page, after, params = await self._next_page(run_id, params)
+            stats.page(len(page))
+            yield page
+            del page  # the caller holds it as long as it needs it; we must not while fetching
             if after is None:
                 return
             params = {**params, "after": after}

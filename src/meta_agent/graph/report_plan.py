@@ -35,10 +35,12 @@ class ReportPolicy:
 
     ``reruns`` is how often a job that failed for a passing reason is started again before it
     is split (Airbyte splits after two failures); ``max_jobs`` caps the report runs one
-    report may start, splits included.
+    report may start, splits included. ``read_ahead`` fetches the next page of results
+    while the caller consumes the current one (two pages held at most).
     """
 
     page_size: int = 500
+    read_ahead: bool = True
     poll_first: float = 2.0
     poll_factor: float = 1.5
     poll_max: float = 30.0

@@ -20,6 +20,7 @@ Modules, in the order a request meets them:
 - :mod:`.filters`: the ``filtering`` parameter, parsed and matched against rows.
 - :mod:`.query`: every parameter validated into one :class:`~.query.Query`.
 - :mod:`.layout`: which rows exist, paging over them, and computing one row from cells.
+- :mod:`.cells`: the hot loop, one ad's day split over its breakdown segments.
 - :mod:`.values`: one row's counters rendered as Meta's fields (ratios, action lists).
 - :mod:`.reports`: async report runs, their phases and how Meta renders them.
 

@@ -18,14 +18,16 @@ from datetime import date, timedelta
 from typing import Any, overload
 
 from meta_agent.sandbox.core import Ctx
+from meta_agent.sandbox.insights.cells import split_cell
 from meta_agent.sandbox.insights.dates import Bucket
 from meta_agent.sandbox.insights.enums import HOURLY, LEVEL_OF_KIND, LEVELS
 from meta_agent.sandbox.insights.filters import number_matches, object_matches
 from meta_agent.sandbox.insights.query import Query, parse_query
-from meta_agent.sandbox.insights.values import IDENTITY, View, decimal_text
+from meta_agent.sandbox.insights.values import IDENTITY, View, decimal_text, getter
 from meta_agent.sandbox.nodes import Record, page
 from meta_agent.sandbox.params import Params
-from meta_agent.sandbox.synth import MODELLED_WINDOWS, Counts, Model, add_into, allocate, split
+from meta_agent.sandbox.rules.money import ZERO_DECIMAL
+from meta_agent.sandbox.synth import MODELLED_WINDOWS, Counts, Model, add_into, allocate
 
 
 @dataclass
@@ -36,6 +38,7 @@ class Entity:
     ads: list[Record] = field(default_factory=list)
     runs: list[tuple[int, int]] = field(default_factory=list)
     keys: list[tuple[str, ...]] = field(default_factory=list)
+    identity: dict[str, Any] = field(default_factory=dict)  # identity fields, filled by View
 
     @property
     def rows(self) -> int:
@@ -85,6 +88,18 @@ class Report:
         # Annotated: values.View reads these through an import cycle mypy cannot infer across.
         self.model: Model = model
         self.query: Query = query
+        self.dims = query.dims
+        zero_decimal = model.currency in ZERO_DECIMAL
+        # Decimals shown and minor units per major unit, for every View of this report.
+        self.money: tuple[int, int] = (0, 1) if zero_decimal else (2, 100)
+        self._getters = [(name, getter(name)) for name in query.fields]
+        # Action lists by type alone, with no windows or type filter: View's fast path.
+        self.plain_actions = (
+            query.action_breakdowns == ("action_type",)
+            and not query.windows
+            and query.action_types is None
+        )
+        self._dates = [(since.isoformat(), until.isoformat()) for since, until in query.buckets]
         self._starts = [bucket[0] for bucket in query.buckets]
         self._stops = [bucket[1] for bucket in query.buckets]
         self.entities = self._entities(ads)
@@ -184,9 +199,7 @@ class Report:
         if found is None:
             entity = self.entities[entity_index]
             bucket = self.query.buckets[bucket_index]
-            found = self._groups[key] = self._compute(
-                entity.ads, entity.keys, bucket, self.query.dims
-            )
+            found = self._groups[key] = self._compute(entity.ads, entity.keys, bucket, self.dims)
             if len(self._groups) > _GROUPS_KEPT:
                 self._groups.popitem(last=False)
         return found
@@ -241,8 +254,12 @@ class Report:
             add_into(totals[0], cell)
             return
         segments = self.model.day_segments(ad, dims, day)
-        for segment, part in zip(segments, split(cell, segments), strict=True):
-            add_into(totals[positions[segment.key]], part)
+        for segment, part in zip(segments, split_cell(cell, segments), strict=True):
+            position = positions[segment.key]
+            if totals[position]:
+                add_into(totals[position], part)
+            else:
+                totals[position] = part  # a fresh dict: what adding it into {} would give
 
     def row(self, index: int) -> dict[str, Any]:
         """Row ``index``, rendered with the requested fields."""
@@ -262,13 +279,12 @@ class Report:
         """One row: the requested fields Meta would send, breakdown columns and dates."""
         view = View(self, entity, counts, reach)
         row: dict[str, Any] = {}
-        for name in self.query.fields:
-            value = view.value(name)
+        for name, get in self._getters:
+            value = get(view)
             if value is not None:
                 row[name] = value
-        row.update(zip(self.query.dims, key, strict=True))
-        since, until = self.query.buckets[bucket_index]
-        row["date_start"], row["date_stop"] = since.isoformat(), until.isoformat()
+        row.update(zip(self.dims, key, strict=True))
+        row["date_start"], row["date_stop"] = self._dates[bucket_index]
         return row
 
     # -- pages ---------------------------------------------------------------------------------

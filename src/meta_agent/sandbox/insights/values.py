@@ -8,12 +8,12 @@ down by ``action_device``), with the attribution windows the query asked for.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from meta_agent.sandbox.insights.enums import LEVELS, words
 from meta_agent.sandbox.nodes import Record
-from meta_agent.sandbox.rules.money import ZERO_DECIMAL
 from meta_agent.sandbox.synth import CONVERSIONS, DEVICES, Counts, allocate
 
 if TYPE_CHECKING:
@@ -95,6 +95,8 @@ IDENTITY = frozenset(
     )
 )
 FILTERABLE_METRICS = frozenset({*COUNTERS, *RATIOS, "spend", "reach"})
+# Identity fields that still vary by row: rankings depend on the row's impressions.
+RANKINGS = frozenset({"quality_ranking", "engagement_rate_ranking", "conversion_rate_ranking"})
 
 
 class View:
@@ -106,26 +108,18 @@ class View:
         self.entity = entity
         self.counts = counts
         self.reach = reach
-        currency = report.model.currency
-        self.places = 0 if currency in ZERO_DECIMAL else 2
-        self.unit = 1 if currency in ZERO_DECIMAL else 100  # minor units per major unit
+        self.places, self.unit = report.money  # decimals, minor units per major unit
 
     def value(self, name: str) -> Any:
         """The field's value on this row, or None when Meta would omit it."""
-        if name in IDENTITY:
-            return self._identity(name)
-        if name in COUNTERS:
-            return str(self.counts.get(name, 0))
-        if name == "spend":
-            return decimal_text(self.counts.get("spend", 0) / self.unit, self.places)
-        if name == "reach":
-            return None if self.reach is None else str(self.reach)
-        if name in RATIOS:
-            return self._ratio(*RATIOS[name])
-        if name in SIMPLE_LISTS:
-            return self._simple_list(*SIMPLE_LISTS[name])
-        builder = LIST_BUILDERS.get(name)
-        return builder(self) if builder is not None else None
+        return getter(name)(self)
+
+    def identity(self, name: str) -> Any:
+        """An identity field, computed once per entity (it is the same on all its rows)."""
+        known = self.entity.identity
+        if name not in known:
+            known[name] = self._identity(name)
+        return known[name]
 
     def quantity(self, name: str) -> float:
         """A counter by name; ``spend`` in major units and ``reach`` as reach."""
@@ -188,6 +182,8 @@ class View:
         fmt: Formatter,
     ) -> list[dict[str, str]] | None:
         """An action list: one entry per action type, windows and devices as Meta adds them."""
+        if self.report.plain_actions:
+            return self._plain_actions(prefix, bases, names, fmt)
         out: list[dict[str, str]] = []
         for base in bases:
             total = self.counts.get(f"{prefix}:{base}", 0)
@@ -197,6 +193,29 @@ class View:
             for alias in names(base):
                 if self.query.action_types is None or alias in self.query.action_types:
                     out.extend(self._entries(alias, total, windows, fmt))
+        return out or None
+
+    def _plain_actions(
+        self,
+        prefix: str,
+        bases: Iterable[str],
+        names: Callable[[str], Sequence[str]],
+        fmt: Formatter,
+    ) -> list[dict[str, str]] | None:
+        """:meth:`actions` for the common query: by action type only, no windows, no filter."""
+        out: list[dict[str, str]] = []
+        counts = self.counts
+        for base in bases:
+            total = counts.get(f"{prefix}:{base}", 0)
+            if total <= 0:
+                continue
+            value = fmt(total)
+            for alias in names(base):
+                out.append(
+                    {"action_type": alias}
+                    if value is None
+                    else {"action_type": alias, "value": value}
+                )
         return out or None
 
     def _windows(self, prefix: str, base: str, total: int) -> dict[str, int]:
@@ -232,6 +251,38 @@ class View:
         return entries
 
 
+@functools.lru_cache(maxsize=512)
+def getter(name: str) -> Callable[[View], Any]:
+    """How to read field ``name`` off a :class:`View`: the dispatch, resolved once per name."""
+    if name in IDENTITY:
+        return _ranking(name) if name in RANKINGS else _cached_identity(name)
+    if name in COUNTERS:
+        return lambda view: str(view.counts.get(name, 0))
+    if name == "spend":
+        return lambda view: decimal_text(view.counts.get("spend", 0) / view.unit, view.places)
+    if name == "reach":
+        return lambda view: None if view.reach is None else str(view.reach)
+    if name in RATIOS:
+        ratio = RATIOS[name]
+        return lambda view: view._ratio(*ratio)
+    if name in SIMPLE_LISTS:
+        simple = SIMPLE_LISTS[name]
+        return lambda view: view._simple_list(*simple)
+    return LIST_BUILDERS.get(name, _omitted)
+
+
+def _ranking(name: str) -> Callable[[View], Any]:
+    return lambda view: view._identity(name)  # rankings depend on the row's impressions
+
+
+def _cached_identity(name: str) -> Callable[[View], Any]:
+    return lambda view: view.identity(name)
+
+
+def _omitted(view: View) -> None:
+    return None
+
+
 Formatter = Callable[[int], str | None]
 
 
@@ -253,8 +304,14 @@ def _entry(
     return entry
 
 
-def _action_bases(view: View) -> list[str]:
-    return sorted(key[2:] for key in view.counts if key.startswith("a:") and "@" not in key)
+def _action_bases(view: View) -> tuple[str, ...]:
+    return _bases_of(tuple(view.counts))
+
+
+@functools.lru_cache(maxsize=256)
+def _bases_of(keys: tuple[str, ...]) -> tuple[str, ...]:
+    """The action types among a row's counter names (rows of one query share a few sets)."""
+    return tuple(sorted(key[2:] for key in keys if key.startswith("a:") and "@" not in key))
 
 
 def _names(base: str) -> tuple[str, ...]:
