@@ -16,8 +16,8 @@ from meta_agent.agents.params import (
     CampaignParams,
     check_budget_level,
     check_delivery,
-    validate_params,
 )
+from meta_agent.agents.validation import validate
 from meta_agent.errors import RequestValidationError
 from meta_agent.graph.models import Money, TargetingSpec
 from meta_agent.sandbox import Sandbox, parse_fault_spec
@@ -246,7 +246,7 @@ def test_specs_are_pure_conversions() -> None:
 def test_invalid_campaign_names_the_field(data: dict[str, Any], field: str, fix: str) -> None:
     """Each campaign rule refuses with the field's path and the fix."""
     with pytest.raises(RequestValidationError) as caught:
-        validate_params(CampaignParams, {"name": "C", "objective": "OUTCOME_SALES", **data})
+        validate(CampaignParams, {"name": "C", "objective": "OUTCOME_SALES", **data})
     assert caught.value.field == field
     assert fix in caught.value.message
 
@@ -269,7 +269,7 @@ def test_invalid_campaign_names_the_field(data: dict[str, Any], field: str, fix:
         ({"bid_strategy": "COST_CAP"}, "bid_amount", "bid_amount"),
         ({"targeting": {"countries": ["FR"]}}, "dsa_beneficiary", "DSA"),
         ({"status": "DELETED"}, "status", "ACTIVE"),
-        ({"budget": 5}, "budget", "Extra inputs"),
+        ({"budget": 5}, "budget", "is not a known field"),
     ],
 )
 def test_invalid_adset_names_the_field(data: dict[str, Any], field: str, fix: str) -> None:
@@ -282,7 +282,7 @@ def test_invalid_adset_names_the_field(data: dict[str, Any], field: str, fix: st
         **data,
     }
     with pytest.raises(RequestValidationError) as caught:
-        validate_params(AdSetParams, values, at="adsets[3]")
+        validate(AdSetParams, values, at="adsets[3]")
     assert caught.value.field == f"adsets[3].{field}"
     assert fix in caught.value.message
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from meta_agent.agents.params import TargetingParams, validate_params
+from meta_agent.agents.params import TargetingParams
 from meta_agent.agents.targeting import TargetingHelper, pick_interest
+from meta_agent.agents.validation import validate
 from meta_agent.errors import RequestValidationError
 from meta_agent.graph.models import TargetingOption
 from meta_agent.sandbox import Sandbox
@@ -155,6 +156,6 @@ async def test_placements_and_audiences_reach_the_spec(
 def test_invalid_targeting_names_the_field(data: dict[str, object], field: str) -> None:
     """Each targeting rule refuses with the dotted path of the field to fix."""
     with pytest.raises(RequestValidationError) as caught:
-        validate_params(TargetingParams, data, at="targeting")
+        validate(TargetingParams, data, at="targeting")
     assert caught.value.field == field
     assert caught.value.message.startswith(f"{field}: ")

@@ -17,7 +17,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from meta_agent.agents.params import AdSetParams, CampaignParams, join_path
+from meta_agent.agents.params import AdSetParams, CampaignParams
+from meta_agent.agents.validation import join_path
 from meta_agent.errors import RequestValidationError
 from meta_agent.graph.client import GraphClient
 from meta_agent.graph.services._base import act

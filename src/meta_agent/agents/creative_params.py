@@ -20,13 +20,12 @@ from pydantic import (
     Discriminator,
     Field,
     Tag,
-    ValidationError,
     field_validator,
     model_validator,
 )
-from pydantic_core import ErrorDetails, PydanticCustomError
+from pydantic_core import PydanticCustomError
 
-from meta_agent.errors import RequestValidationError
+from meta_agent.agents.validation import validate
 
 # Reference §4.4 (the SDK's CallToActionType, complete at HEAD).
 CALL_TO_ACTION_TYPES = frozenset(
@@ -118,51 +117,7 @@ class Params(BaseModel):
         Raises:
             RequestValidationError: naming the first bad field's dotted path and the fix.
         """
-        try:
-            return cls.model_validate(data)
-        except ValidationError as error:
-            raise as_request_error(error) from None
-
-
-def as_request_error(error: ValidationError) -> RequestValidationError:
-    """The problems of a pydantic error as one of ours: dotted paths and how to fix each.
-
-    ``field`` is the first problem's path; ``details["problems"]`` lists them all as
-    ``{"field", "message"}``.
-    """
-    problems = [
-        {"field": dotted(item) or "params", "message": _fix(item)} for item in error.errors()
-    ]
-    first = problems[0]
-    return RequestValidationError(
-        f"{first['field']}: {first['message']}", field=first["field"], problems=problems
-    )
-
-
-def dotted(detail: ErrorDetails) -> str:
-    """``("cards", 3, "link")`` as ``cards[3].link``; a blamed field from the context added."""
-    loc: list[int | str] = [part for part in detail["loc"] if not _is_union_tag(part)]
-    blamed = (detail.get("ctx") or {}).get("field")
-    if blamed:
-        loc.append(str(blamed))
-    text = ""
-    for part in loc:
-        text += f"[{part}]" if isinstance(part, int) else f".{part}" if text else str(part)
-    return text
-
-
-def _is_union_tag(part: int | str) -> bool:
-    # A discriminated union adds the chosen member's tag ("image") to the path.
-    return part in {"image", "video", "carousel"}
-
-
-def _fix(detail: ErrorDetails) -> str:
-    kind = detail["type"]
-    if kind == "missing":
-        return "is required; add it"
-    if kind == "extra_forbidden":
-        return "is not a known field; remove it (check its spelling)"
-    return str(detail["msg"]).removeprefix("Value error, ")
+        return validate(cls, data)
 
 
 class _Creative(Params):

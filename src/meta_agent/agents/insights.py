@@ -23,7 +23,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import date
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from meta_agent.agents.report import (
     Context,
@@ -36,6 +36,7 @@ from meta_agent.agents.report import (
     segments,
     summarize,
 )
+from meta_agent.agents.validation import validate
 from meta_agent.cache.base import Cache
 from meta_agent.errors import ApiError, RequestValidationError
 from meta_agent.graph.client import GraphClient
@@ -202,12 +203,7 @@ class InsightsParams(BaseModel):
         Raises:
             RequestValidationError: naming the first offending field and how to fix it.
         """
-        try:
-            return cls.model_validate(data)
-        except ValidationError as error:
-            first = error.errors()[0]
-            where = ".".join(str(part) for part in first["loc"]) or "params"
-            raise RequestValidationError(f"{where}: {first['msg']}", field=where) from None
+        return validate(cls, data)
 
     def query(self) -> InsightsQuery:
         """The graph query these params describe."""

@@ -26,8 +26,9 @@ from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from PIL import Image, UnidentifiedImageError
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from meta_agent.agents.validation import validate
 from meta_agent.errors import RequestValidationError
 
 MIB = 1024 * 1024
@@ -349,12 +350,4 @@ def parse_asset(model: type[M], value: M | Mapping[str, Any], field: str) -> M:
     Raises:
         RequestValidationError: names the first offending field under ``field``, and the fix.
     """
-    if isinstance(value, model):
-        return value
-    try:
-        return model.model_validate(value)
-    except ValidationError as error:
-        first = error.errors()[0]
-        path = ".".join([field, *map(str, first["loc"])])
-        message = str(first["msg"]).removeprefix("Value error, ")
-        raise RequestValidationError(f"{path}: {message}", field=path) from None
+    return validate(model, value, field)

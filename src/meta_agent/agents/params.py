@@ -4,7 +4,7 @@ The rules are the Marketing API reference's (§4, §5), not the seed's older one
 objectives, budgets as integers in the currency's minor unit, a budget on the campaign or on
 its ad sets, schedules, billing events per optimization goal, goals per objective, placements
 and the v23+ Advantage+ audience flag. The models raise pydantic's ``ValidationError``;
-:func:`validate_params` turns the first problem into a :class:`RequestValidationError` whose
+:func:`meta_agent.agents.validation.validate` turns the first problem into a :class:`RequestValidationError` whose
 ``field`` is a dotted path (``adsets[1].targeting.age_max``) and whose message says the fix.
 Interest and place *names* are resolved later, by
 :class:`~meta_agent.agents.targeting.TargetingHelper`.
@@ -12,9 +12,9 @@ Interest and place *names* are resolved later, by
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import timedelta
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     AwareDatetime,
@@ -22,11 +22,11 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
-    ValidationError,
     model_validator,
 )
 from pydantic_core import PydanticCustomError
 
+from meta_agent.agents.validation import join_path
 from meta_agent.errors import RequestValidationError
 
 OBJECTIVES = (
@@ -601,47 +601,3 @@ def check_adset_level(campaign: CampaignParams, adset: AdSetParams, at: str = ""
 def _fail(at: str, field: str, fix: str) -> None:
     path = join_path(at, field)
     raise RequestValidationError(f"{path}: {fix}", field=path)
-
-
-# -- turning pydantic's errors into ours --------------------------------------------------------
-
-P = TypeVar("P", bound=BaseModel)
-
-
-def join_path(*parts: str | int) -> str:
-    """``("adsets", 1, "daily_budget")`` → ``adsets[1].daily_budget``."""
-    out = ""
-    for part in parts:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        elif part:
-            out += f".{part}" if out and not part.startswith("[") else part
-    return out
-
-
-def validate_params(model: type[P], data: Mapping[str, Any] | P, *, at: str = "") -> P:
-    """``data`` as ``model``, or the first problem as a :class:`RequestValidationError`.
-
-    Raises:
-        RequestValidationError: ``field`` is the dotted path from ``at``; every problem is
-            listed in ``details["problems"]``.
-    """
-    if isinstance(data, model):
-        return data
-    try:
-        return model.model_validate(data)
-    except ValidationError as error:
-        raise request_error(error, at) from None
-
-
-def request_error(error: ValidationError, at: str = "") -> RequestValidationError:
-    """The problems of a pydantic ``ValidationError`` as one of ours, first one first."""
-    problems = [_problem(item, at) for item in error.errors(include_url=False)]
-    field, message = problems[0]["field"], problems[0]["message"]
-    return RequestValidationError(f"{field}: {message}", field=field, problems=problems)
-
-
-def _problem(item: Any, at: str) -> dict[str, str]:
-    ctx = item.get("ctx") or {}
-    path = join_path(at, *item["loc"], str(ctx.get("field", "")))
-    return {"field": path or "params", "message": str(ctx.get("message") or item["msg"])}

@@ -13,7 +13,8 @@ import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
-from meta_agent.agents.params import CityTarget, PlaceQuery, TargetingParams, join_path
+from meta_agent.agents.params import CityTarget, PlaceQuery, TargetingParams
+from meta_agent.agents.validation import join_path
 from meta_agent.cache.base import Cache
 from meta_agent.errors import RequestValidationError
 from meta_agent.graph.client import GraphClient

@@ -15,8 +15,9 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from meta_agent.agents.validation import validate
 from meta_agent.errors import RequestValidationError
 
 ACTIONS = (
@@ -148,48 +149,3 @@ class OrchestratorResponse(BaseModel):
     def ok(self) -> bool:
         """True when the workflow completed."""
         return self.error is None
-
-
-def validate(model: type[M], data: Any, prefix: str = "") -> M:
-    """``data`` as ``model``, or one :class:`RequestValidationError` naming every bad field.
-
-    Raises:
-        RequestValidationError: the first problem in the message, all of them in ``problems``.
-    """
-    try:
-        return model.model_validate(data)
-    except ValidationError as error:
-        problems = [(_path(prefix, _located(item)), _fix(item)) for item in error.errors()]
-        path, fix = problems[0]
-        raise RequestValidationError(
-            f"{path or 'request'}: {fix}",
-            field=path or None,
-            problems=[f"{p or 'request'}: {f}" for p, f in problems],
-        ) from None
-
-
-def _located(detail: Any) -> tuple[int | str, ...]:
-    """Where the problem is: pydantic's location, plus the field a model check blamed."""
-    blamed = (detail.get("ctx") or {}).get("field")
-    return (*detail["loc"], str(blamed)) if blamed else tuple(detail["loc"])
-
-
-def _path(prefix: str, loc: tuple[int | str, ...]) -> str:
-    text = prefix
-    for part in loc:
-        if isinstance(part, int):
-            text += f"[{part}]"
-        elif part not in {"image", "video", "carousel"} and not str(part).startswith("function-"):
-            text += f".{part}" if text else str(part)
-    return text
-
-
-def _fix(detail: Any) -> str:
-    kind = detail["type"]
-    if kind == "missing":
-        return "is required; add it"
-    if kind == "extra_forbidden":
-        return "is not a known field; remove it (check its spelling)"
-    if kind == "literal_error" and "expected" in (detail.get("ctx") or {}):
-        return f"must be one of {detail['ctx']['expected']}"
-    return str(detail["msg"]).removeprefix("Value error, ")

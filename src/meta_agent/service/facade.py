@@ -16,9 +16,11 @@ from typing import Any
 
 import structlog
 from pydantic import SecretStr
+from sqlalchemy.engine import make_url
 
 from meta_agent.agents.insights import InsightsParams
 from meta_agent.agents.report import Level, PerformanceReport
+from meta_agent.agents.validation import validate
 from meta_agent.cache import Cache, MemoryCache
 from meta_agent.config import Settings, data_dir
 from meta_agent.config.credentials import ResolvedToken, TokenExpiry, TokenProvider
@@ -29,7 +31,7 @@ from meta_agent.observability import metrics
 from meta_agent.orchestrator.env import Env
 from meta_agent.orchestrator.orchestrator import Orchestrator
 from meta_agent.orchestrator.policy import PolicyBook
-from meta_agent.orchestrator.requests import OrchestratorRequest, OrchestratorResponse, validate
+from meta_agent.orchestrator.requests import OrchestratorRequest, OrchestratorResponse
 from meta_agent.service.health import HealthReport, check_health
 from meta_agent.store.journal import JournalStore, WorkflowRecord, WorkflowStatus
 from meta_agent.store.sql import SqlJournal
@@ -248,12 +250,7 @@ async def _cache(settings: Settings) -> Cache:
 
 def _redacted(url: str) -> str:
     """A database URL without its password."""
-    if "@" not in url or "://" not in url:
-        return url
-    scheme, rest = url.split("://", 1)
-    credentials, host = rest.rsplit("@", 1)
-    user = credentials.split(":", 1)[0]
-    return f"{scheme}://{user}:***@{host}"
+    return make_url(url).render_as_string(hide_password=True)
 
 
 def _jsonable(record: Any) -> dict[str, Any]:

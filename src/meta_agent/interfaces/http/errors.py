@@ -38,6 +38,7 @@ from fastapi.exceptions import RequestValidationError as BodyValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
+from meta_agent.agents.validation import fix, join_path
 from meta_agent.errors import (
     ApiError,
     ConfigError,
@@ -171,23 +172,10 @@ def _field(loc: Sequence[Any]) -> str:
     parts = list(loc)
     if parts and parts[0] in {"body", "query", "path", "header"}:
         parts = parts[1:]
-    text = ""
-    for part in parts:
-        if isinstance(part, int):
-            text += f"[{part}]"
-        else:
-            text += f".{part}" if text else str(part)
-    return text or "body"
+    return join_path(*parts) or "body"
 
 
 def _fix(item: Mapping[str, Any]) -> str:
-    kind = item.get("type")
-    if kind == "missing":
-        return "is required; add it"
-    if kind == "extra_forbidden":
-        return "is not a known field; remove it (check its spelling)"
-    if kind == "json_invalid":
+    if item.get("type") == "json_invalid":
         return "is not valid JSON; send a JSON object"
-    if kind == "literal_error" and "expected" in (item.get("ctx") or {}):
-        return f"must be one of {item['ctx']['expected']}"
-    return str(item.get("msg", "is not valid")).removeprefix("Value error, ")
+    return fix(item)

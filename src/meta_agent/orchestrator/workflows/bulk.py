@@ -28,10 +28,11 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from meta_agent.agents.validation import validate
 from meta_agent.errors import ConfigError, MetaAgentError, RequestValidationError
 from meta_agent.orchestrator.engine import StepFunction, StepRun, WorkflowContext, as_meta_error
 from meta_agent.orchestrator.env import Env, Runner
-from meta_agent.orchestrator.requests import OrchestratorRequest, validate
+from meta_agent.orchestrator.requests import OrchestratorRequest
 
 MAX_ITEMS = 50
 CONCURRENCY = 4

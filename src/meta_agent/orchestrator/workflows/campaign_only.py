@@ -13,12 +13,13 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from meta_agent.agents.keys import workflow_key, workflow_prefix
 from meta_agent.agents.params import AdSetParams, CampaignParams
+from meta_agent.agents.validation import validate
 from meta_agent.concurrency import gather2
 from meta_agent.graph.models import TargetingSpec
 from meta_agent.orchestrator import events as ev
 from meta_agent.orchestrator.engine import StepRun, WorkflowContext
 from meta_agent.orchestrator.env import Env
-from meta_agent.orchestrator.requests import OrchestratorRequest, validate
+from meta_agent.orchestrator.requests import OrchestratorRequest
 from meta_agent.orchestrator.workflows.full_campaign import (
     activate_all,
     adset_item,

@@ -31,12 +31,13 @@ from meta_agent.agents.creative_params import (
 )
 from meta_agent.agents.creatives import creative_spec
 from meta_agent.agents.keys import workflow_key, workflow_prefix
+from meta_agent.agents.validation import validate
 from meta_agent.errors import InvalidParameterError, NotFoundError, RequestValidationError
 from meta_agent.graph.models import Ad
 from meta_agent.graph.services._base import act
 from meta_agent.orchestrator.engine import Planned, StepRun, WorkflowContext
 from meta_agent.orchestrator.env import Env
-from meta_agent.orchestrator.requests import OrchestratorRequest, validate
+from meta_agent.orchestrator.requests import OrchestratorRequest
 
 AD_FIELDS = ("id", "account_id", "status", "creative")
 

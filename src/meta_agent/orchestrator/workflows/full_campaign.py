@@ -26,6 +26,7 @@ from meta_agent.agents.creative_params import AdParams, AnyCreativeParams
 from meta_agent.agents.creatives import ad_spec, creative_spec
 from meta_agent.agents.keys import workflow_key, workflow_prefix
 from meta_agent.agents.params import AdSetParams, CampaignParams, check_budget_level
+from meta_agent.agents.validation import validate
 from meta_agent.concurrency import gather3
 from meta_agent.errors import RequestValidationError
 from meta_agent.graph.models import TargetingSpec
@@ -33,7 +34,7 @@ from meta_agent.orchestrator import events as ev
 from meta_agent.orchestrator.engine import StepRun, WorkflowContext
 from meta_agent.orchestrator.env import Env
 from meta_agent.orchestrator.policy import PolicyCheck
-from meta_agent.orchestrator.requests import OrchestratorRequest, validate
+from meta_agent.orchestrator.requests import OrchestratorRequest
 from meta_agent.orchestrator.workflows.launch import LaunchItem, launch
 
 

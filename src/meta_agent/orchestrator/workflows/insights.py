@@ -14,10 +14,11 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from meta_agent.agents.insights import DatePreset, DateSpan, InsightsParams
 from meta_agent.agents.report import Level
+from meta_agent.agents.validation import validate
 from meta_agent.errors import RequestValidationError
 from meta_agent.orchestrator.engine import WorkflowContext
 from meta_agent.orchestrator.env import Env
-from meta_agent.orchestrator.requests import OrchestratorRequest, validate
+from meta_agent.orchestrator.requests import OrchestratorRequest
 
 DEFAULT_PRESET: DatePreset = "last_7d"
 

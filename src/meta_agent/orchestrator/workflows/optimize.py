@@ -38,6 +38,7 @@ from meta_agent.agents.optimizer import (
     plan_optimization,
 )
 from meta_agent.agents.params import NumericId
+from meta_agent.agents.validation import validate
 from meta_agent.errors import (
     InvalidParameterError,
     NotFoundError,
@@ -49,7 +50,7 @@ from meta_agent.graph.services._base import act
 from meta_agent.orchestrator.engine import StepFunction, StepRun, WorkflowContext
 from meta_agent.orchestrator.env import Env
 from meta_agent.orchestrator.policy import PolicyCheck
-from meta_agent.orchestrator.requests import OrchestratorRequest, validate
+from meta_agent.orchestrator.requests import OrchestratorRequest
 from meta_agent.orchestrator.workflows.insights import Dates
 
 log = structlog.get_logger("meta_agent.workflow")

@@ -29,7 +29,8 @@ from meta_agent.agents.budgets import (
     check_floor,
     schedule_days,
 )
-from meta_agent.agents.params import AdSetChanges, CampaignChanges, NumericId, validate_params
+from meta_agent.agents.params import AdSetChanges, CampaignChanges, NumericId
+from meta_agent.agents.validation import validate
 from meta_agent.errors import InvalidParameterError, NotFoundError, RequestValidationError
 from meta_agent.graph.models import AdSet, Campaign
 from meta_agent.graph.services._base import act
@@ -38,7 +39,7 @@ from meta_agent.graph.services.campaigns import CampaignUpdate
 from meta_agent.orchestrator.engine import StepFunction, StepRun, WorkflowContext
 from meta_agent.orchestrator.env import Env
 from meta_agent.orchestrator.policy import PolicyCheck
-from meta_agent.orchestrator.requests import OrchestratorRequest, validate
+from meta_agent.orchestrator.requests import OrchestratorRequest
 
 Level = Literal["campaign", "adset"]
 FIELDS = (
@@ -177,10 +178,10 @@ def parse_changes(at: str, update: ObjectUpdate) -> Changes:
             _refuse(at, "bid_amount", "campaigns have no bid; set bid_amount on the ad sets")
         if "end_time" in raw:
             raw["stop_time"] = raw.pop("end_time")
-        return validate_params(CampaignChanges, raw, at=f"{at}.changes")
+        return validate(CampaignChanges, raw, at=f"{at}.changes")
     if "stop_time" in raw:
         raw["end_time"] = raw.pop("stop_time")
-    return validate_params(AdSetChanges, raw, at=f"{at}.changes")
+    return validate(AdSetChanges, raw, at=f"{at}.changes")
 
 
 async def _read(env: Env, at: str, update: ObjectUpdate) -> Node:
