@@ -41,6 +41,7 @@ from pydantic import SecretStr
 
 from meta_agent.graph.batch import BatchBuilder, ref
 from meta_agent.graph.client import GraphClient
+from meta_agent.graph.guard import UNGUARDED
 from meta_agent.graph.settings import GraphSettings
 from meta_agent.interfaces.walkthrough import solid_png
 from meta_agent.sandbox import SandboxConfig, create_app
@@ -201,7 +202,10 @@ def sdk_launch(url: str, images: Sequence[tuple[str, bytes]] = IMAGES) -> None:
 
 def client(url: str) -> GraphClient:
     """Our client pointed at the sandbox."""
-    return GraphClient(GraphSettings(base_url=url, version=VERSION, access_token=SecretStr(TOKEN)))
+    return GraphClient(
+        GraphSettings(base_url=url, version=VERSION, access_token=SecretStr(TOKEN)),
+        guard=UNGUARDED,
+    )
 
 
 async def ours_call_by_call(url: str) -> None:

@@ -34,6 +34,7 @@ from pydantic import SecretStr
 
 from meta_agent.errors import MetaAgentError, RateLimitedError
 from meta_agent.graph.client import GraphClient
+from meta_agent.graph.guard import UNGUARDED
 from meta_agent.graph.settings import GraphSettings
 from meta_agent.sandbox import SandboxConfig, create_app
 
@@ -138,7 +139,7 @@ async def ours(url: str, writes: int, max_concurrency: int) -> Run:
         access_token=SecretStr(TOKEN),
         max_concurrency=max_concurrency,
     )
-    async with GraphClient(settings) as graph:
+    async with GraphClient(settings, guard=UNGUARDED) as graph:
         started = time.perf_counter()
         results = await asyncio.gather(
             *(graph.post(f"{ACCOUNT}/campaigns", campaign(i)) for i in range(writes)),

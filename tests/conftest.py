@@ -17,6 +17,7 @@ from pydantic import SecretStr
 from starlette.applications import Starlette
 
 from meta_agent.graph.client import GraphClient
+from meta_agent.graph.guard import UNGUARDED
 from meta_agent.graph.settings import GraphSettings
 from meta_agent.sandbox import ManualClock, Sandbox, SandboxConfig, create_app
 
@@ -166,10 +167,15 @@ def live(live_app: Starlette) -> Iterator[LiveServer]:
 
 
 def make_graph_client(app: Starlette, clock: ManualClock, **settings: Any) -> GraphClient:
-    """A full GraphClient over ``app`` in process, sleeping on the manual clock (no real waits)."""
+    """A full GraphClient over ``app`` in process, sleeping on the manual clock (no real waits).
+
+    It writes unguarded, as a library user's script does; ``Env.build`` installs the write
+    gate over it for every test that goes through the orchestrator.
+    """
     values: dict[str, Any] = {"base_url": "http://sandbox", "version": VERSION, **settings}
     return GraphClient(
         GraphSettings(access_token=SecretStr(TOKEN), **values),
+        guard=UNGUARDED,
         app=app,
         now=clock.now,
         sleep=clock.sleep,

@@ -7,6 +7,8 @@
     │   ├── ConfigError             a setting is missing or wrong
     │   ├── RequestValidationError  a request failed our own validation (names field and fix)
     │   ├── PolicyViolationError    the account's policy forbids it (names the limit, by how much)
+    │   │   └── ApprovalRequiredError   policy holds the write until an approver grants it
+    │   ├── AccessDeniedError       the principal may not act on that account or action
     │   └── ConflictError           the request_id is in use (running, or sent with another body)
     └── ApiError                    Meta answered with an error, or did not answer
         ├── RateLimitedError        wait ``retry_after`` seconds, then retry
@@ -85,6 +87,25 @@ class PolicyViolationError(UsageError):
     """
 
     kind = "policy_violation"
+
+
+class ApprovalRequiredError(PolicyViolationError):
+    """Policy holds these writes until a principal with the approver role grants them.
+
+    ``details`` carries ``account_id``, ``rules`` (the policy settings that hold it) and
+    ``diff`` (the exact writes that would be sent); the workflow waits, nothing was sent.
+    """
+
+    kind = "approval_required"
+
+
+class AccessDeniedError(UsageError):
+    """The principal may not act on this account, or perform this action.
+
+    ``details`` carries ``principal`` (its id), and ``account`` or ``action``.
+    """
+
+    kind = "access_denied"
 
 
 class ConflictError(UsageError):
@@ -222,6 +243,8 @@ _KINDS: dict[str, type[MetaAgentError]] = {
         ConfigError,
         RequestValidationError,
         PolicyViolationError,
+        ApprovalRequiredError,
+        AccessDeniedError,
         ConflictError,
         WorkflowFailedError,
         ApiError,

@@ -7,7 +7,7 @@ import pytest
 from meta_agent.config import load_settings
 from meta_agent.config.credentials import resolve_token
 from meta_agent.errors import ConfigError
-from meta_agent.orchestrator.policy import PolicyBook
+from meta_agent.gate.policy import PolicyBook
 from meta_agent.versions import VERSIONS
 from tests.config.conftest import VAULT_ROOT_TOKEN
 from tests.config.deployment import ROOT

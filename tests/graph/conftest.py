@@ -10,6 +10,7 @@ import pytest
 from pydantic import SecretStr
 from starlette.applications import Starlette
 
+from meta_agent.graph.guard import UNGUARDED
 from meta_agent.graph.requestor import Requestor
 from meta_agent.graph.settings import GraphSettings
 from meta_agent.graph.transport import Transport
@@ -28,6 +29,7 @@ def make_requestor(app: Starlette, clock: ManualClock, **settings: object) -> Re
         sleep=clock.sleep,
         rng=random.Random(1),
         wall_clock=lambda: datetime.fromtimestamp(clock.now(), UTC),
+        guard=UNGUARDED,
     )
 
 

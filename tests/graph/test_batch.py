@@ -22,6 +22,7 @@ from meta_agent.graph.batch import (
     wire_item,
 )
 from meta_agent.graph.client import GraphClient
+from meta_agent.graph.guard import UNGUARDED
 from meta_agent.graph.requestor import Requestor
 from meta_agent.graph.settings import GraphSettings
 from meta_agent.interfaces.walkthrough import solid_png
@@ -352,7 +353,7 @@ async def test_lost_batch_answer_makes_writes_unknown_and_resends_reads(
 async def test_batch_over_loopback(live: LiveServer, live_app: Starlette) -> None:
     """Over a real socket: an attached image and a campaign with a dependent ad set."""
     settings = GraphSettings(access_token=SecretStr(TOKEN), base_url=live.url, version="v25.0")
-    async with GraphClient(settings) as graph:
+    async with GraphClient(settings, guard=UNGUARDED) as graph:
         batch = BatchBuilder(graph.requestor)
         png = solid_png(4, 4, (9, 9, 9))
         image = batch.post(f"{INR_ACCOUNT}/adimages", files={"f": ("a.png", png, "image/png")})

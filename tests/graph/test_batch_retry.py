@@ -16,6 +16,7 @@ from starlette.applications import Starlette
 from meta_agent import errors
 from meta_agent.graph.batch import BatchBuilder, BatchItem, item_result, ref
 from meta_agent.graph.client import GraphClient
+from meta_agent.graph.guard import UNGUARDED
 from meta_agent.graph.requestor import Requestor
 from meta_agent.graph.retry import RetryPolicy, decide
 from meta_agent.graph.settings import GraphSettings
@@ -62,6 +63,7 @@ async def recorded(
         sleep=sleeps,
         rng=random.Random(1),
         wall_clock=lambda: datetime.fromtimestamp(clock.now(), UTC),
+        guard=UNGUARDED,
     )
     yield requestor
     await requestor.transport.aclose()

@@ -27,6 +27,7 @@ from meta_agent.graph.reports import (
     run_report,
     split_dates,
 )
+from meta_agent.graph.guard import UNGUARDED
 from meta_agent.graph.requestor import Requestor
 from meta_agent.graph.settings import GraphSettings
 from meta_agent.graph.transport import Transport
@@ -330,7 +331,7 @@ class TestOverLoopback:
         """Start, poll (really sleeping), stream: rows equal the sync query over HTTP."""
         seed_tree(live_app.state.sandbox, ads=2)
         settings = GraphSettings(base_url=live.url, version="v25.0", access_token=SecretStr(TOKEN))
-        requestor = Requestor(settings, Transport(live.url))
+        requestor = Requestor(settings, Transport(live.url), guard=UNGUARDED)
         params = {
             **{k: v for k, v in DAILY_ADS.items() if k != "time_range"},
             "date_preset": "last_7d",

@@ -18,6 +18,7 @@ from starlette.applications import Starlette
 
 from meta_agent import errors
 from meta_agent.graph.client import GraphClient
+from meta_agent.graph.guard import UNGUARDED
 from meta_agent.graph.models import (
     ActionValue,
     AdAccount,
@@ -407,7 +408,9 @@ async def test_graph_client_hangs_the_services_off_one_requestor(
     settings = GraphSettings(
         access_token=SecretStr(TOKEN), base_url="http://sandbox", version="v25.0"
     )
-    async with GraphClient(settings, app=app, now=clock.now, sleep=clock.sleep) as graph:
+    async with GraphClient(
+        settings, app=app, now=clock.now, sleep=clock.sleep, guard=UNGUARDED
+    ) as graph:
         created = await graph.campaigns.create(INR_ACCOUNT, campaign_spec())
         assert created.id is not None
         assert (await graph.campaigns.get(created.id)).objective == "OUTCOME_TRAFFIC"

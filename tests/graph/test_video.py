@@ -14,6 +14,7 @@ from pydantic import SecretStr
 
 from meta_agent import errors
 from meta_agent.graph.error_table import build_error
+from meta_agent.graph.guard import UNGUARDED
 from meta_agent.graph.requestor import Requestor
 from meta_agent.graph.settings import GraphSettings
 from meta_agent.graph.transport import Transport
@@ -243,6 +244,7 @@ class TestOverLoopback:
             Transport(live.url),
             rng=random.Random(1),
             wall_clock=lambda: datetime.now(UTC),
+            guard=UNGUARDED,
         )
         yield requestor
         await requestor.transport.aclose()

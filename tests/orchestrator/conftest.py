@@ -13,10 +13,10 @@ import pytest
 from PIL import Image
 
 from meta_agent.cache import MemoryCache
+from meta_agent.gate.policy import PolicyBook
 from meta_agent.graph.client import GraphClient
 from meta_agent.orchestrator.env import Env
 from meta_agent.orchestrator.orchestrator import Orchestrator
-from meta_agent.orchestrator.policy import PolicyBook
 from meta_agent.sandbox import ManualClock, Sandbox
 from meta_agent.store.sql import SqlJournal
 from tests.conftest import INR_ACCOUNT, PAGE_ID

@@ -7,8 +7,8 @@ import pytest
 from structlog.testing import capture_logs
 
 from meta_agent.errors import ConflictError, PolicyViolationError, RequestValidationError
+from meta_agent.gate.policy import AccountPolicy, PolicyBook
 from meta_agent.orchestrator.orchestrator import Orchestrator
-from meta_agent.orchestrator.policy import AccountPolicy, PolicyBook
 from meta_agent.sandbox import Sandbox
 from meta_agent.store.sql import SqlJournal
 from tests.orchestrator.conftest import full_campaign_request, live_objects, request_count
@@ -156,14 +156,22 @@ class TestPolicy:
         assert error.details["field"] == "data.adsets[0].daily_budget"
         assert error.details["limit"] == "max_daily_budget"
         assert error.details["excess"] == 100_000
-        assert "1000.00 INR" in error.message
+        assert "INR 1,000.00 (100000)" in error.message
         assert await live_objects(client) == []
 
-    async def test_activation_without_approval_is_refused(self, orchestrator: Orchestrator) -> None:
-        """The policy asks for an approver; activating without one is refused."""
-        with pytest.raises(PolicyViolationError) as caught:
-            await orchestrator.execute(full_campaign_request(activate=True))
-        assert caught.value.details["limit"] == "activation_requires_approval"
+    async def test_activation_without_approval_waits_paused(
+        self, orchestrator: Orchestrator, client: httpx2.AsyncClient
+    ) -> None:
+        """The policy asks for an approver: the launch waits, built and PAUSED, none ACTIVE."""
+        response = await orchestrator.execute(full_campaign_request(activate=True))
+        assert response.status == "PENDING_APPROVAL"
+        assert response.result is not None
+        approval = response.result["approval"]
+        assert approval["rules"] == ["activation_requires_approval"]
+        assert len(approval["diff"]) == 10  # 1 campaign, 3 ad sets, 6 ads, each set ACTIVE
+        live = await live_objects(client, ("campaign", "adset", "ad"))
+        assert len(live) == 10
+        assert {record["status"] for record in live} == {"PAUSED"}
 
     async def test_an_objective_outside_the_policy_is_refused(
         self, orchestrator: Orchestrator

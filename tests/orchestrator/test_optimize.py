@@ -8,8 +8,8 @@ import httpx2
 import pytest
 
 from meta_agent.errors import RequestValidationError
+from meta_agent.gate.policy import AccountPolicy, PolicyBook
 from meta_agent.orchestrator.orchestrator import Orchestrator
-from meta_agent.orchestrator.policy import AccountPolicy, PolicyBook
 from meta_agent.sandbox import ManualClock, Sandbox
 from tests.conftest import INR_ACCOUNT, USD_ACCOUNT
 from tests.orchestrator.conftest import full_campaign_request

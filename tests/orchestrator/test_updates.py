@@ -9,8 +9,9 @@ import httpx2
 import pytest
 
 from meta_agent.errors import PolicyViolationError, RequestValidationError
+from meta_agent.gate.policy import AccountPolicy, PolicyBook
 from meta_agent.orchestrator.orchestrator import Orchestrator
-from meta_agent.orchestrator.policy import AccountPolicy, PolicyBook
+from meta_agent.principals import Principal, Role
 from meta_agent.sandbox import Sandbox
 from tests.conftest import INR_ACCOUNT, USD_ACCOUNT
 
@@ -244,6 +245,9 @@ async def test_an_object_of_another_account_is_refused(
     assert caught.value.field == "data.updates[0].object_id"
 
 
+APPROVER = Principal(id="ana", name="Ana", role=Role.APPROVER)
+
+
 class TestPolicy:
     """The account's policy is checked against the object's values now, before any write."""
 
@@ -280,16 +284,18 @@ class TestPolicy:
         assert caught.value.details["limit"] == "max_daily_budget"
         assert caught.value.details["excess"] == 10_000
 
-    async def test_activation_needs_an_approver(
+    async def test_activation_waits_for_an_approver(
         self, orchestrator: Orchestrator, client: httpx2.AsyncClient, structure: dict[str, Any]
     ) -> None:
-        """Setting a PAUSED ad set ACTIVE needs options.approved_by; with it, it goes ahead."""
+        """Setting a PAUSED ad set ACTIVE waits for an approval; granted, it goes ahead."""
         first = structure["adsets"][0]["id"]
         change = {"object_id": first, "level": "adset", "changes": {"status": "ACTIVE"}}
-        with pytest.raises(PolicyViolationError) as caught:
-            await orchestrator.execute(update_request([change]))
-        assert caught.value.details["field"] == "data.updates[0].changes.status"
-        response = await orchestrator.execute(update_request([change], approved_by="ana"))
+        held = await orchestrator.execute(update_request([change]))
+        assert held.status == "PENDING_APPROVAL"
+        assert (await read(client, first))["status"] == "PAUSED"
+        assert held.result is not None
+        approval_id = held.result["approval"]["id"]
+        response = await orchestrator.approvals.approve(approval_id, APPROVER)
         assert response.status == "COMPLETED", response.error
         assert (await read(client, first))["status"] == "ACTIVE"
 

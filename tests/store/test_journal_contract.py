@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -12,7 +12,10 @@ from alembic.runtime.migration import MigrationContext
 from meta_agent import errors
 from meta_agent.store.engine import make_engine
 from meta_agent.store.journal import (
+    ApprovalRecord,
+    ApprovalStatus,
     DuplicateRequestError,
+    LedgerEntry,
     NewResource,
     StepStatus,
     WorkflowStatus,
@@ -43,7 +46,7 @@ async def test_open_twice_is_a_no_op(make_journal: MakeJournal) -> None:
     assert (await second.get_workflow("wf-1")) is not None
     engine = make_engine(first.url)
     try:
-        assert current_revision(engine) == "0001"
+        assert current_revision(engine) == "0002"
     finally:
         engine.dispose()
 
@@ -418,3 +421,102 @@ async def test_a_failed_step_keeps_what_it_created(journal: SqlJournal) -> None:
         step="launch",
     )
     assert [r.object_id for r in await journal.resources(workflow_id)] == ["a9"]
+
+
+# --- the write gate's records: principals, approvals, the budget ledger -----------------
+
+
+def _approval(workflow_id: str, n: int = 1, hours: float = 1) -> ApprovalRecord:
+    now = datetime.now(UTC)
+    return ApprovalRecord(
+        id=f"ap-{n}",
+        workflow_id=workflow_id,
+        account_id="act_1",
+        requested_by="k-agent",
+        status=ApprovalStatus.PENDING,
+        rules=["activation_requires_approval"],
+        diff=[{"method": "POST", "path": "120", "params": {"status": "ACTIVE"}}],
+        fingerprints=["f1"],
+        created_at=now,
+        expires_at=now + timedelta(hours=hours),
+    )
+
+
+async def test_a_workflow_keeps_its_principal(journal: SqlJournal) -> None:
+    """The principal a workflow runs for is journaled with it and read back whole."""
+    principal = {"id": "k1", "role": "agent", "accounts": ["act_1"], "actions": ["*"]}
+    await journal.create_workflow("wf-p", "req-p", "launch", "act_1", {}, principal=principal)
+    found = await journal.get_workflow("wf-p")
+    assert found is not None
+    assert found.principal == principal
+
+
+async def test_an_approval_is_decided_once(journal: SqlJournal) -> None:
+    """PENDING moves to APPROVED once; a second decision is a conflict and changes nothing."""
+    workflow_id = await _workflow(journal)
+    created = await journal.create_approval(_approval(workflow_id))
+    assert created.status is ApprovalStatus.PENDING
+    assert created.diff[0]["params"] == {"status": "ACTIVE"}
+    approved = await journal.decide_approval("ap-1", ApprovalStatus.APPROVED, "ana", "ok")
+    assert (approved.status, approved.decided_by, approved.note) == (
+        ApprovalStatus.APPROVED,
+        "ana",
+        "ok",
+    )
+    with pytest.raises(errors.ConflictError):
+        await journal.decide_approval("ap-1", ApprovalStatus.REJECTED, "bob", None)
+    assert [a.id for a in await journal.approvals_of(workflow_id)] == ["ap-1"]
+    pending = await journal.list_approvals(status=ApprovalStatus.PENDING)
+    assert pending == []
+
+
+async def test_concurrent_decisions_let_exactly_one_win(journal: SqlJournal) -> None:
+    """Ten approvers at once: one decision is recorded, nine are conflicts."""
+    workflow_id = await _workflow(journal)
+    await journal.create_approval(_approval(workflow_id))
+    outcomes = await asyncio.gather(
+        *(
+            journal.decide_approval("ap-1", ApprovalStatus.APPROVED, f"a{n}", None)
+            for n in range(10)
+        ),
+        return_exceptions=True,
+    )
+    assert sum(1 for outcome in outcomes if isinstance(outcome, ApprovalRecord)) == 1
+
+
+def _entry(key: str, added: int, object_key: str = "obj", before: int | None = None) -> LedgerEntry:
+    return LedgerEntry(
+        key=key,
+        account_id="act_1",
+        day="2026-12-02",
+        object_key=object_key,
+        field="daily_budget",
+        before=before,
+        after=(before or 0) + added,
+        added=added,
+    )
+
+
+async def test_the_ledger_refuses_past_the_cap_and_counts_a_key_once(journal: SqlJournal) -> None:
+    """Reservations add up to the cap; the one past it is refused; a repeated key counts once."""
+    assert await journal.reserve_budget(_entry("a", 600), 1000) == (True, 600)
+    assert await journal.reserve_budget(_entry("a", 600), 1000) == (True, 600)
+    assert await journal.reserve_budget(_entry("b", 500), 1000) == (False, 600)
+    assert await journal.reserve_budget(_entry("c", 400), 1000) == (True, 1000)
+    assert await journal.reserve_budget(_entry("d", 5), None) == (True, 1005)
+
+
+async def test_concurrent_reservations_never_pass_the_cap(journal: SqlJournal) -> None:
+    """Twenty writers racing for a cap of ten units: exactly ten get through."""
+    outcomes = await asyncio.gather(
+        *(journal.reserve_budget(_entry(f"k{n}", 1), 10) for n in range(20))
+    )
+    assert sum(1 for recorded, _ in outcomes if recorded) == 10
+
+
+async def test_the_first_value_of_the_day_is_remembered(journal: SqlJournal) -> None:
+    """The day's first ledger entry of an object's field gives its value before the day began."""
+    await journal.reserve_budget(_entry("x1", 100, "o1", before=500), None)
+    await journal.reserve_budget(_entry("x2", 100, "o1", before=600), None)
+    assert await journal.first_budget_today("act_1", "2026-12-02", "o1", "daily_budget") == 500
+    assert await journal.first_budget_today("act_1", "2026-12-02", "o2", "daily_budget") is None

@@ -64,6 +64,7 @@ from meta_agent.errors import (
     RateLimitedError,
     RequestValidationError,
     TransientError,
+    UsageError,
 )
 from meta_agent.graph.batch_plan import plan_chunks
 from meta_agent.graph.batch_results import BatchResults, ItemResult, item_result
@@ -179,6 +180,8 @@ class BatchRun:
                 response = await self.requestor.call(
                     "POST", "", params, files=files or None, options=options
                 )
+            except UsageError:
+                raise  # the write guard refused the chunk: nothing was sent, nothing is lost
             except MetaAgentError as error:
                 self._lost(chunk, error)
                 return

@@ -16,6 +16,7 @@ from typing import Any
 from pydantic import SecretStr
 
 from meta_agent.graph.batch import MAX_BATCH_SIZE, BatchBuilder
+from meta_agent.graph.guard import WriteGuard
 from meta_agent.graph.requestor import CallOptions, GraphResponse, Requestor
 from meta_agent.graph.services import (
     AccountService,
@@ -33,7 +34,11 @@ from meta_agent.graph.video import VideoUploader
 
 
 class GraphClient:
-    """An async Graph API client: ``async with GraphClient(settings) as graph: ...``."""
+    """An async Graph API client: ``async with GraphClient(settings) as graph: ...``.
+
+    Every write passes ``guard`` before it is sent (see :mod:`meta_agent.graph.guard`); a
+    client built without one sends reads only.
+    """
 
     def __init__(
         self,
@@ -44,6 +49,7 @@ class GraphClient:
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         rng: random.Random | None = None,
         wall_clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        guard: WriteGuard | None = None,
     ) -> None:
         self.settings = settings
         self.transport = Transport(
@@ -53,7 +59,13 @@ class GraphClient:
             app=app,
         )
         self.requestor = Requestor(
-            settings, self.transport, now=now, sleep=sleep, rng=rng, wall_clock=wall_clock
+            settings,
+            self.transport,
+            now=now,
+            sleep=sleep,
+            rng=rng,
+            wall_clock=wall_clock,
+            guard=guard,
         )
         self.accounts = AccountService(self.requestor)
         self.campaigns = CampaignService(self.requestor)

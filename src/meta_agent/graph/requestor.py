@@ -29,6 +29,7 @@ from meta_agent.errors import (
     TransportError,
 )
 from meta_agent.graph.error_table import build_error
+from meta_agent.graph.guard import NoGuard, WriteGuard, writes_of
 from meta_agent.graph.pacing import Pacer
 from meta_agent.graph.retry import RetryPolicy, decide
 from meta_agent.graph.settings import GraphSettings
@@ -77,10 +78,12 @@ class Requestor:
         sleep: Sleep | None = None,
         rng: random.Random | None = None,
         wall_clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        guard: WriteGuard | None = None,
     ) -> None:
         import asyncio
 
         self.settings = settings
+        self.guard: WriteGuard = guard or NoGuard()
         self.transport = transport
         self.now = now
         self.sleep: Sleep = sleep or asyncio.sleep
@@ -108,18 +111,37 @@ class Requestor:
         files: Mapping[str, FileField] | None = None,
         options: CallOptions | None = None,
     ) -> GraphResponse:
-        """One Graph call, retried within the policy.
+        """One Graph call, retried within the policy; a write first passes the guard.
 
         Raises:
             ApiError: the error Meta returned, or OutcomeUnknownError / TransportError.
+            UsageError: the write guard refused the write (nothing was sent).
         """
         options = options or CallOptions()
+        writes = []
+        if method != "GET":
+            writes = writes_of(method, path, self._encode(params or {}, options))
+        if writes:  # a batch of reads only is no write
+            await self.guard.admit(writes)
+        response = await self._retried(method, path, params or {}, files, options)
+        if writes:
+            await self.guard.settled(writes, response.body)
+        return response
+
+    async def _retried(
+        self,
+        method: str,
+        path: str,
+        params: Mapping[str, Any],
+        files: Mapping[str, FileField] | None,
+        options: CallOptions,
+    ) -> GraphResponse:
         policy = options.retry or self.policy
         started, attempt = self.now(), 0
         while True:
             attempt += 1
             try:
-                return await self._once(method, path, params or {}, files, options, attempt)
+                return await self._once(method, path, params, files, options, attempt)
             except MetaAgentError as error:
                 decision = decide(error, attempt, self.now() - started, policy, self.rng.random())
                 log.info(
@@ -147,9 +169,7 @@ class Requestor:
         attempt: int,
     ) -> GraphResponse:
         key = self.pacing_key(path, options)
-        encoded = encode_params(params)
-        if options.validate_only:
-            encoded["execution_options"] = '["validate_only"]'
+        encoded = self._encode(params, options)
         query, form = (encoded, None) if method == "GET" else ({}, encoded)
         query = {**query, **self._proof()}
         url = f"/{self.settings.version}/{path.lstrip('/')}"
@@ -172,6 +192,13 @@ class Requestor:
             raise
         finally:
             self._log(method, path, raw, self.now() - started, usage.peak, attempt, outcome)
+
+    @staticmethod
+    def _encode(params: Mapping[str, Any], options: CallOptions) -> dict[str, str]:
+        encoded = encode_params(params)
+        if options.validate_only:
+            encoded["execution_options"] = '["validate_only"]'
+        return encoded
 
     def _decode(self, raw: RawResponse, blocked_for: float) -> GraphResponse:
         self._check_served_version(raw.headers)

@@ -22,6 +22,7 @@ from rich.table import Table
 
 from meta_agent.errors import InvalidParameterError
 from meta_agent.graph.client import GraphClient
+from meta_agent.graph.guard import UNGUARDED
 from meta_agent.graph.settings import GraphSettings
 from meta_agent.sandbox import ManualClock, SandboxConfig, create_app
 from meta_agent.sandbox.config import DEFAULT_TOKEN
@@ -56,7 +57,11 @@ async def run_walkthrough(console: Console, *, quiet: bool = False) -> dict[str,
         if not quiet:
             console.print(*renderables)
 
-    async with GraphClient(settings, app=app, now=clock.now, sleep=clock.sleep) as graph:
+    # A tour of the raw client on a throwaway in-memory sandbox: no account of anyone is
+    # reachable from it, so it writes as the library user does, without the gate.
+    async with GraphClient(
+        settings, app=app, now=clock.now, sleep=clock.sleep, guard=UNGUARDED
+    ) as graph:
         accounts = await graph.get(
             "me/adaccounts", {"fields": "account_id,name,currency,timezone_name"}
         )

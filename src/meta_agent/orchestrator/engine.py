@@ -22,13 +22,22 @@ import asyncio
 import uuid
 from collections.abc import Awaitable, Callable, Coroutine, Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol, TypeVar
 
 import structlog
 
-from meta_agent.errors import ConflictError, MetaAgentError, WorkflowFailedError
+from meta_agent.errors import (
+    ApprovalRequiredError,
+    ConflictError,
+    MetaAgentError,
+    WorkflowFailedError,
+)
 from meta_agent.orchestrator import events as ev
+from meta_agent.principals import LOCAL_OPERATOR, Principal, current_principal
 from meta_agent.store.journal import (
+    ApprovalRecord,
+    ApprovalStatus,
     DuplicateRequestError,
     JournalStore,
     NewResource,
@@ -222,11 +231,13 @@ class WorkflowEngine:
         compensator: Compensator,
         *,
         new_id: Callable[[], str] = lambda: uuid.uuid4().hex,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.store = store
         self.bus = bus
         self.compensator = compensator
         self.new_id = new_id
+        self.now = now
 
     async def begin(
         self,
@@ -235,6 +246,8 @@ class WorkflowEngine:
         account_id: str | None,
         request: dict[str, Any],
         prefix: str,
+        *,
+        principal: dict[str, Any] | None = None,
     ) -> WorkflowContext | WorkflowRecord:
         """A context for a new workflow, or the earlier workflow of this ``request_id``.
 
@@ -243,7 +256,7 @@ class WorkflowEngine:
         """
         try:
             record = await self.store.create_workflow(
-                self.new_id(), request_id, action, account_id, request
+                self.new_id(), request_id, action, account_id, request, principal=principal
             )
         except DuplicateRequestError as duplicate:
             return self.same_request(duplicate.existing, action, request)
@@ -283,6 +296,10 @@ class WorkflowEngine:
     ) -> WorkflowRecord:
         """Run ``body``; journal its result, or roll back and raise.
 
+        A write the gate holds for an approval does not fail the workflow: it waits in
+        PENDING_APPROVAL with an approval recording the exact writes (nothing was sent), and
+        granting it resumes the workflow.
+
         Raises:
             WorkflowFailedError: the workflow failed (after its rollback, when asked).
         """
@@ -290,12 +307,54 @@ class WorkflowEngine:
             result = await body(ctx)
         except Exception as error:
             # A cancelled run (BaseException) stays RUNNING: it can be resumed or rolled back.
+            held = held_for_approval(error)
+            if held is not None:
+                return await self._hold(ctx, held)
             raise await self._fail(ctx, as_meta_error(error), rollback_on_failure) from error
         finished = await self.store.finish_workflow(
             ctx.workflow_id, WorkflowStatus.COMPLETED, result=result
         )
         await ctx.emit(ev.WORKFLOW_COMPLETED, action=finished.action)
         return finished
+
+    async def _hold(self, ctx: WorkflowContext, held: ApprovalRequiredError) -> WorkflowRecord:
+        now = self.now()
+        principal = current_principal()
+        approval = await self.store.create_approval(
+            ApprovalRecord(
+                id=uuid.uuid4().hex[:16],
+                workflow_id=ctx.workflow_id,
+                account_id=str(held.details.get("account_id") or ctx.account_id or ""),
+                requested_by=principal.id if principal is not None else "unknown",
+                status=ApprovalStatus.PENDING,
+                rules=list(held.details.get("rules", [])),
+                diff=list(held.details.get("diff", [])),
+                fingerprints=list(held.details.get("fingerprints", [])),
+                created_at=now,
+                expires_at=now + timedelta(hours=float(held.details.get("ttl_hours", 24))),
+            )
+        )
+        log.info("workflow.pending_approval", approval_id=approval.id, rules=approval.rules)
+        return await self.store.finish_workflow(
+            ctx.workflow_id,
+            WorkflowStatus.PENDING_APPROVAL,
+            result={"approval": approval_summary(approval)},
+            error=held.to_dict(),
+        )
+
+    async def reopen(self, workflow_id: str) -> WorkflowRecord:
+        """Set a PENDING_APPROVAL workflow RUNNING again, so it can be resumed.
+
+        Raises:
+            ConflictError: no such workflow, or it is not waiting for an approval.
+        """
+        record = await self._get(workflow_id)
+        if record.status is not WorkflowStatus.PENDING_APPROVAL:
+            raise ConflictError(
+                f"Workflow {workflow_id} is {record.status.value}, not waiting for an approval",
+                workflow_id=workflow_id,
+            )
+        return await self.store.finish_workflow(workflow_id, WorkflowStatus.RUNNING)
 
     async def rollback(self, workflow_id: str, prefix: str) -> WorkflowRecord:
         """Undo what an interrupted or failed workflow created (shielded from cancellation).
@@ -446,6 +505,41 @@ def _same_request(existing: WorkflowRecord, action: str, request: dict[str, Any]
 def _at_step(error: MetaAgentError) -> str:
     step = error.details.get("step")
     return f" at step {step}" if step else ""
+
+
+def journaled_principal(record: WorkflowRecord) -> Principal:
+    """The principal a workflow runs for (the local operator for one journaled before)."""
+    if record.principal is None:
+        return LOCAL_OPERATOR
+    return Principal.model_validate(record.principal)
+
+
+def held_for_approval(error: BaseException) -> ApprovalRequiredError | None:
+    """The gate's hold behind ``error`` (itself, or its cause), if there is one."""
+    seen: BaseException | None = error
+    for _ in range(8):
+        if seen is None:
+            return None
+        if isinstance(seen, ApprovalRequiredError):
+            return seen
+        seen = seen.__cause__ or seen.__context__
+    return None
+
+
+def approval_summary(approval: ApprovalRecord) -> dict[str, Any]:
+    """What an answer says of an approval (the diff included: it is what will be sent)."""
+    return {
+        "id": approval.id,
+        "status": approval.status.value,
+        "account_id": approval.account_id,
+        "requested_by": approval.requested_by,
+        "rules": approval.rules,
+        "diff": approval.diff,
+        "created_at": approval.created_at.isoformat(),
+        "expires_at": approval.expires_at.isoformat(),
+        "decided_by": approval.decided_by,
+        "note": approval.note,
+    }
 
 
 def as_meta_error(error: Exception) -> MetaAgentError:

@@ -12,11 +12,11 @@ from meta_agent.agents.creatives import AdCreationAgent
 from meta_agent.agents.insights import InsightsAgent
 from meta_agent.agents.targeting import TargetingHelper
 from meta_agent.cache import Cache, MemoryCache
+from meta_agent.gate import PolicyBook, WriteGate
 from meta_agent.graph.client import GraphClient
 from meta_agent.orchestrator.compensation import GraphCompensator
 from meta_agent.orchestrator.engine import WorkflowEngine
 from meta_agent.orchestrator.events import EventBus
-from meta_agent.orchestrator.policy import PolicyBook
 from meta_agent.orchestrator.requests import OrchestratorResponse
 from meta_agent.store.journal import JournalStore
 
@@ -42,6 +42,7 @@ class Env:
     campaigns: CampaignAgent
     creatives: AdCreationAgent
     insights: InsightsAgent
+    gate: WriteGate
     runner: Runner | None = None  # set by the Orchestrator that owns this Env
 
     @classmethod
@@ -55,17 +56,23 @@ class Env:
         policies: PolicyBook | None = None,
         local_files: bool = True,
     ) -> Env:
-        """Wire the agents and the engine around one client, journal and cache."""
+        """Wire the agents and the engine around one client, journal and cache.
+
+        The write gate is installed on ``graph`` here: from then on every write it sends is
+        admitted or refused by the gate.
+        """
         cache = cache if cache is not None else MemoryCache()
         bus = bus or EventBus()
+        policies = policies or PolicyBook()
+        gate = WriteGate(graph, store, cache, policies).install()
         compensator = GraphCompensator(graph)
         targeting = TargetingHelper(graph, cache)
-        return cls(
+        env = cls(
             graph=graph,
             store=store,
             cache=cache,
             bus=bus,
-            policies=policies or PolicyBook(),
+            policies=policies,
             compensator=compensator,
             engine=WorkflowEngine(store, bus, compensator),
             assets=AssetAgent(graph, cache, local_files=local_files),
@@ -73,7 +80,18 @@ class Env:
             campaigns=CampaignAgent(graph, cache, targeting),
             creatives=AdCreationAgent(graph, cache),
             insights=InsightsAgent(graph, cache),
+            gate=gate,
         )
+        gate.currency_of = env.currency
+        return env
+
+    async def currency(self, account_id: str) -> str:
+        """The ad account's currency (cached with the account).
+
+        Raises:
+            ApiError: Meta refused (no such account, no permission).
+        """
+        return (await self.account(account_id)).currency
 
     async def account(self, account_id: str) -> AccountInfo:
         """The ad account's currency, time zone and status, cached for an hour.

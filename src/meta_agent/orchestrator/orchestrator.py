@@ -14,12 +14,20 @@ from typing import Any
 import structlog
 
 from meta_agent.agents.keys import workflow_prefix
-from meta_agent.errors import ConflictError, MetaAgentError, UsageError, WorkflowFailedError
+from meta_agent.errors import (
+    AccessDeniedError,
+    ConflictError,
+    MetaAgentError,
+    UsageError,
+    WorkflowFailedError,
+)
 from meta_agent.orchestrator import events as ev
-from meta_agent.orchestrator.engine import WorkflowContext
+from meta_agent.orchestrator.approvals import ApprovalDesk
+from meta_agent.orchestrator.engine import WorkflowContext, journaled_principal
 from meta_agent.orchestrator.env import Env
 from meta_agent.orchestrator.requests import OrchestratorRequest, OrchestratorResponse
 from meta_agent.orchestrator.workflows import WORKFLOWS, Workflow
+from meta_agent.principals import LOCAL_OPERATOR, Principal, acting_as, current_principal
 from meta_agent.store.journal import ResourceRecord, StepRecord, WorkflowRecord, WorkflowStatus
 
 log = structlog.get_logger("meta_agent.orchestrator")
@@ -33,31 +41,42 @@ class Orchestrator:
         self.engine = env.engine
         env.runner = self.execute
         env.bus.subscribe(ev.CAMPAIGN_CREATED, self._track_campaign)
+        self.approvals = ApprovalDesk(env.store, env.engine, self)
 
     async def execute(
-        self, request: OrchestratorRequest | Mapping[str, Any]
+        self,
+        request: OrchestratorRequest | Mapping[str, Any],
+        principal: Principal | None = None,
     ) -> OrchestratorResponse:
-        """Run one request to its end.
+        """Run one request to its end, on behalf of ``principal``.
+
+        ``principal`` defaults to the one already bound (a bulk's items inherit the bulk's),
+        else the local operator. It is journaled with the workflow, so a resume acts with
+        the same rights.
 
         Raises:
             UsageError: the request, its data or the account's policy refuse it (nothing
                 was written, and nothing journaled).
+            AccessDeniedError: the principal may not perform the action on the account.
             ConflictError: the ``request_id`` is running, or was used for another request.
         """
+        principal = principal or current_principal() or LOCAL_OPERATOR
         parsed = (
             request
             if isinstance(request, OrchestratorRequest)
             else OrchestratorRequest.parse(request)
         )
+        _authorize(principal, parsed)
         workflow = WORKFLOWS[parsed.action]
         structlog.contextvars.bind_contextvars(request_id=parsed.request_id, action=parsed.action)
         try:
-            return await self._execute(parsed, workflow)
+            with acting_as(principal):
+                return await self._execute(parsed, workflow, principal)
         finally:
             structlog.contextvars.unbind_contextvars("request_id", "action", "workflow_id")
 
     async def resume(self, workflow_id: str) -> OrchestratorResponse:
-        """Carry on an interrupted (RUNNING) workflow from its journal.
+        """Carry on an interrupted (RUNNING) workflow from its journal, as its own principal.
 
         Raises:
             ConflictError: no such workflow, or it has finished.
@@ -65,19 +84,29 @@ class Orchestrator:
         record = await self._record(workflow_id)
         request = OrchestratorRequest.parse(_original(record))
         workflow = WORKFLOWS[request.action]
-        plan = await workflow.prepare(request, self.env)
-        ctx = await self.engine.context(workflow_id, workflow_prefix(record.request_id))
-        return await self._run(ctx, request, workflow, plan)
+        with acting_as(journaled_principal(record)):
+            plan = await workflow.prepare(request, self.env)
+            ctx = await self.engine.context(workflow_id, workflow_prefix(record.request_id))
+            return await self._run(ctx, request, workflow, plan)
 
     async def rollback(self, workflow_id: str) -> OrchestratorResponse:
-        """Undo what an interrupted or failed workflow created.
+        """Undo what an interrupted or failed workflow created, as its own principal.
 
         Raises:
             ConflictError: no such workflow, or it completed.
         """
         record = await self._record(workflow_id)
-        finished = await self.engine.rollback(workflow_id, workflow_prefix(record.request_id))
+        with acting_as(journaled_principal(record), workflow_id):
+            finished = await self.engine.rollback(workflow_id, workflow_prefix(record.request_id))
         return _response(finished, replayed=False)
+
+    async def answer(self, workflow_id: str) -> OrchestratorResponse:
+        """A workflow's answer as the journal has it now.
+
+        Raises:
+            ConflictError: no such workflow.
+        """
+        return _response(await self._record(workflow_id), replayed=False)
 
     async def workflow(
         self, workflow_id: str
@@ -92,12 +121,13 @@ class Orchestrator:
         return record, await store.steps(workflow_id), await store.resources(workflow_id)
 
     async def _execute(
-        self, request: OrchestratorRequest, workflow: Workflow
+        self, request: OrchestratorRequest, workflow: Workflow, principal: Principal
     ) -> OrchestratorResponse:
         request_id = request.journal_id
         earlier = await self.env.store.find_by_request(request_id)
         if earlier is not None and earlier.status.finished:
             # Answered from the journal: not even the reads of ``prepare`` are repeated.
+            _visible(principal, earlier)
             return _replay(
                 self.engine.same_request(earlier, request.action, request.journal_form())
             )
@@ -108,8 +138,10 @@ class Orchestrator:
             request.account_id,
             request.journal_form(),
             workflow_prefix(request_id),
+            principal=principal.journal_form(),
         )
         if isinstance(begun, WorkflowRecord):
+            _visible(principal, begun)
             return _replay(begun)
         return await self._run(begun, request, workflow, plan)
 
@@ -122,8 +154,10 @@ class Orchestrator:
             return await workflow.run(context, request, plan, self.env)
 
         rollback = request.options.rollback_on_failure
+        principal = current_principal() or journaled_principal(ctx.record)
         try:
-            finished = await self.engine.run(ctx, body, rollback_on_failure=rollback)
+            with acting_as(principal, ctx.workflow_id):
+                finished = await self.engine.run(ctx, body, rollback_on_failure=rollback)
         except WorkflowFailedError as failure:
             log.warning("workflow.failed", error=failure.message)
             record = await self._record(ctx.workflow_id)
@@ -140,6 +174,32 @@ class Orchestrator:
         campaign_id = event.data.get("campaign_id")
         if isinstance(campaign_id, str):
             self.env.insights.track(campaign_id)
+
+
+def _authorize(principal: Principal, request: OrchestratorRequest) -> None:
+    """Refuse early what the gate would refuse anyway: an action or account not granted."""
+    if not principal.allows_action(request.action):
+        raise AccessDeniedError(
+            f"action: {principal.label} may not perform {request.action}",
+            field="action",
+            principal=principal.id,
+            action=request.action,
+        )
+    if request.account_id is not None and not principal.allows_account(request.account_id):
+        raise AccessDeniedError(
+            f"account_id: {principal.label} may not act on ad account {request.account_id}",
+            field="account_id",
+            principal=principal.id,
+            account=request.account_id,
+        )
+
+
+def _visible(principal: Principal, record: WorkflowRecord) -> None:
+    """Never reveal another account's workflow through a reused request_id."""
+    if record.account_id is not None and not principal.allows_account(record.account_id):
+        raise ConflictError(
+            "request_id: this request_id is already in use; choose another", field="request_id"
+        )
 
 
 def _original(record: WorkflowRecord) -> dict[str, Any]:
@@ -165,7 +225,7 @@ def _response(
     error: MetaAgentError | None = None,
 ) -> OrchestratorResponse:
     failure = error.to_dict() if error is not None else record.error
-    if record.status is WorkflowStatus.COMPLETED:
+    if record.status in (WorkflowStatus.COMPLETED, WorkflowStatus.PENDING_APPROVAL):
         failure = None
     return OrchestratorResponse(
         request_id=record.request_id.removesuffix(":dry-run"),

@@ -54,10 +54,9 @@ class RequestOptions(BaseModel):
         description="validate the whole plan with Meta (validate_only); create nothing",
     )
     activate: bool = Field(
-        default=False, description="set everything ACTIVE once all of it exists (policy allowing)"
-    )
-    approved_by: str | None = Field(
-        default=None, description="who approved activation, when the account's policy asks"
+        default=False,
+        description="set everything ACTIVE once all of it exists; where the account's policy "
+        "asks for an approval, the workflow waits in PENDING_APPROVAL until an approver grants it",
     )
     rollback_on_failure: bool = Field(
         default=True, description="undo what was created when a step fails"

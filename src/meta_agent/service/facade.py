@@ -25,15 +25,17 @@ from meta_agent.cache import Cache, MemoryCache
 from meta_agent.config import Settings, data_dir
 from meta_agent.config.credentials import ResolvedToken, TokenExpiry, TokenProvider
 from meta_agent.errors import ConfigError
+from meta_agent.gate.policy import PolicyBook
 from meta_agent.graph.client import GraphClient
 from meta_agent.graph.settings import GraphSettings
 from meta_agent.observability import metrics
 from meta_agent.orchestrator.env import Env
+from meta_agent.orchestrator.engine import approval_summary
 from meta_agent.orchestrator.orchestrator import Orchestrator
-from meta_agent.orchestrator.policy import PolicyBook
 from meta_agent.orchestrator.requests import OrchestratorRequest, OrchestratorResponse
+from meta_agent.principals import LOCAL_OPERATOR, Principal
 from meta_agent.service.health import HealthReport, check_health
-from meta_agent.store.journal import JournalStore, WorkflowRecord, WorkflowStatus
+from meta_agent.store.journal import ApprovalStatus, JournalStore, WorkflowRecord, WorkflowStatus
 from meta_agent.store.sql import SqlJournal
 
 log = structlog.get_logger("meta_agent.service")
@@ -130,8 +132,15 @@ class MetaAgentService:
     async def __aexit__(self, *_: object) -> None:
         await self.aclose()
 
-    async def execute(self, request: OrchestratorRequest | dict[str, Any]) -> OrchestratorResponse:
-        """Run one request (see :meth:`Orchestrator.execute`).
+    async def execute(
+        self,
+        request: OrchestratorRequest | dict[str, Any],
+        principal: Principal | None = None,
+    ) -> OrchestratorResponse:
+        """Run one request on behalf of ``principal`` (see :meth:`Orchestrator.execute`).
+
+        Remote interfaces pass the caller's principal; None is the local operator (the
+        person holding this service's token).
 
         Raises:
             UsageError: the request or the policy refused it; nothing was written.
@@ -144,7 +153,7 @@ class MetaAgentService:
         metrics.ACTIVE_WORKFLOWS.inc()
         started = time.monotonic()
         try:
-            response = await self.orchestrator.execute(request)
+            response = await self.orchestrator.execute(request, principal)
         except Exception as error:
             metrics.error("orchestrator", getattr(error, "kind", type(error).__name__))
             raise
@@ -165,6 +174,57 @@ class MetaAgentService:
     async def rollback(self, workflow_id: str) -> OrchestratorResponse:
         """Undo what an interrupted or failed workflow created."""
         return await self.orchestrator.rollback(workflow_id)
+
+    async def approvals(
+        self,
+        principal: Principal = LOCAL_OPERATOR,
+        *,
+        status: ApprovalStatus | None = None,
+        limit: int = 50,
+    ) -> list[dict[str, Any]]:
+        """Approvals of the principal's accounts, newest first, JSON-ready."""
+        found = await self.orchestrator.approvals.list(principal, status=status, limit=limit)
+        return [approval_summary(approval) for approval in found]
+
+    async def approval(
+        self, approval_id: str, principal: Principal = LOCAL_OPERATOR
+    ) -> dict[str, Any]:
+        """One approval, JSON-ready.
+
+        Raises:
+            ConflictError: no such approval (or not of the principal's accounts).
+        """
+        found = await self.orchestrator.approvals.get(approval_id, principal)
+        return {**approval_summary(found), "workflow_id": found.workflow_id}
+
+    async def approve(
+        self, approval_id: str, approver: Principal = LOCAL_OPERATOR, note: str | None = None
+    ) -> OrchestratorResponse:
+        """Grant an approval; its workflow carries on and this is its answer.
+
+        Raises:
+            AccessDeniedError: not an approver of the account, or the requester itself.
+            ConflictError: no such approval, or it was decided or expired.
+        """
+        return await self.orchestrator.approvals.approve(approval_id, approver, note)
+
+    async def reject(
+        self, approval_id: str, approver: Principal = LOCAL_OPERATOR, note: str | None = None
+    ) -> OrchestratorResponse:
+        """Reject an approval; its workflow ends (rolled back unless it asked otherwise).
+
+        Raises:
+            AccessDeniedError: not an approver of the account, or the requester itself.
+            ConflictError: no such approval, or it was decided or expired.
+        """
+        return await self.orchestrator.approvals.reject(approval_id, approver, note)
+
+    async def wait_approval(
+        self, approval_id: str, principal: Principal = LOCAL_OPERATOR, *, seconds: float = 60
+    ) -> dict[str, Any]:
+        """The approval once decided, or as it stands after ``seconds``."""
+        found = await self.orchestrator.approvals.wait(approval_id, principal, seconds=seconds)
+        return {**approval_summary(found), "workflow_id": found.workflow_id}
 
     async def workflows(
         self, *, status: WorkflowStatus | None = None, limit: int = 50

@@ -28,6 +28,7 @@ class WorkflowStatus(StrEnum):
     ROLLING_BACK = "ROLLING_BACK"
     ROLLED_BACK = "ROLLED_BACK"
     ROLLBACK_FAILED = "ROLLBACK_FAILED"  # some compensation failed: see the steps
+    PENDING_APPROVAL = "PENDING_APPROVAL"  # policy holds a write until an approver grants it
 
     @property
     def finished(self) -> bool:
@@ -57,6 +58,7 @@ class WorkflowRecord:
     updated_at: datetime
     result: dict[str, Any] | None = None
     error: dict[str, Any] | None = None
+    principal: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -104,6 +106,56 @@ class NewResource:
     details: dict[str, Any] = field(default_factory=dict)
 
 
+class ApprovalStatus(StrEnum):
+    """Where an approval stands; only PENDING can change, once."""
+
+    PENDING = "PENDING"
+    APPROVED = "APPROVED"
+    REJECTED = "REJECTED"
+    EXPIRED = "EXPIRED"
+
+
+@dataclass(frozen=True)
+class ApprovalRecord:
+    """Writes that policy held, waiting for an approver.
+
+    ``diff`` is the exact writes the workflow wants to send (method, path, parameters);
+    ``fingerprints`` identify them, so a grant admits those writes and nothing else.
+    """
+
+    id: str
+    workflow_id: str
+    account_id: str
+    requested_by: str
+    status: ApprovalStatus
+    rules: list[str]
+    diff: list[dict[str, Any]]
+    fingerprints: list[str]
+    created_at: datetime
+    expires_at: datetime
+    decided_by: str | None = None
+    decided_at: datetime | None = None
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class LedgerEntry:
+    """Daily money one write commits on an account: a new budget, or a raise.
+
+    ``key`` makes recording idempotent (a re-sent write is counted once); ``added`` is the
+    amount per day it adds (minor units), ``before``/``after`` the field's values.
+    """
+
+    key: str
+    account_id: str
+    day: str
+    object_key: str
+    field: str
+    before: int | None
+    after: int
+    added: int
+
+
 class DuplicateRequestError(Exception):
     """A workflow with this ``request_id`` already exists (``existing`` is it)."""
 
@@ -112,7 +164,46 @@ class DuplicateRequestError(Exception):
         self.existing = existing
 
 
-class JournalStore(Protocol):
+class GateStore(Protocol):
+    """What the write gate keeps: approvals and the daily budget ledger."""
+
+    async def create_approval(self, record: ApprovalRecord) -> ApprovalRecord:
+        """Record a PENDING approval."""
+
+    async def get_approval(self, approval_id: str) -> ApprovalRecord | None:
+        """One approval, or None."""
+
+    async def list_approvals(
+        self, *, status: ApprovalStatus | None = None, limit: int = 50
+    ) -> list[ApprovalRecord]:
+        """Newest first."""
+
+    async def approvals_of(self, workflow_id: str) -> list[ApprovalRecord]:
+        """A workflow's approvals, oldest first."""
+
+    async def decide_approval(
+        self, approval_id: str, status: ApprovalStatus, by: str | None, note: str | None
+    ) -> ApprovalRecord:
+        """Move a PENDING approval to ``status``.
+
+        Raises:
+            ConflictError: no such approval, or it is no longer PENDING.
+        """
+
+    async def reserve_budget(self, entry: LedgerEntry, cap: int | None) -> tuple[bool, int]:
+        """Record ``entry`` unless the day's total would pass ``cap``; ``(recorded, total)``.
+
+        Idempotent on ``entry.key``; the check and the record are one transaction, so
+        concurrent writers on one account cannot both slip under the cap.
+        """
+
+    async def first_budget_today(
+        self, account_id: str, day: str, object_key: str, field: str
+    ) -> int | None:
+        """The value ``field`` of ``object_key`` had before its first change on ``day``."""
+
+
+class JournalStore(GateStore, Protocol):
     """Durable storage of workflows, their steps and the resources they created.
 
     Every method commits before it returns: a STARTED step is on disk before the call it
@@ -132,8 +223,10 @@ class JournalStore(Protocol):
         action: str,
         account_id: str | None,
         request: dict[str, Any],
+        *,
+        principal: dict[str, Any] | None = None,
     ) -> WorkflowRecord:
-        """Record a new RUNNING workflow.
+        """Record a new RUNNING workflow, with the principal it runs for.
 
         Raises:
             DuplicateRequestError: ``request_id`` is already recorded.

@@ -220,6 +220,7 @@ def _workflow(row: sa.Row[Any]) -> WorkflowRecord:
         updated_at=m["updated_at"],
         result=m["result"],
         error=m["error"],
+        principal=m["principal"],
     )
 
 

@@ -27,11 +27,14 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from meta_agent.errors import RequestValidationError, UsageError
-from meta_agent.store import queries
+from meta_agent.store import gate_queries, queries
 from meta_agent.store.engine import default_journal_url, is_sqlite_memory, make_engine, sqlite_path
 from meta_agent.store.journal import (
+    ApprovalRecord,
+    ApprovalStatus,
     DuplicateRequestError,
     JournalStore,
+    LedgerEntry,
     NewResource,
     ResourceRecord,
     StepRecord,
@@ -108,8 +111,10 @@ class SqlJournal:
         action: str,
         account_id: str | None,
         request: dict[str, Any],
+        *,
+        principal: dict[str, Any] | None = None,
     ) -> WorkflowRecord:
-        """Record a new RUNNING workflow.
+        """Record a new RUNNING workflow, with the principal it runs for.
 
         Raises:
             DuplicateRequestError: ``request_id`` is already recorded (``existing`` is it).
@@ -125,6 +130,7 @@ class SqlJournal:
             "request": request,
             "created_at": now,
             "updated_at": now,
+            "principal": principal,
         }
         try:
             return await self._tx(queries.insert_workflow, row)
@@ -285,6 +291,50 @@ class SqlJournal:
     async def resources(self, workflow_id: str) -> list[ResourceRecord]:
         """A workflow's resources in the order they were recorded."""
         return await self._tx(queries.select_resources, workflow_id)
+
+    async def create_approval(self, record: ApprovalRecord) -> ApprovalRecord:
+        """Record a PENDING approval."""
+        return await self._tx(gate_queries.insert_approval, record)
+
+    async def get_approval(self, approval_id: str) -> ApprovalRecord | None:
+        """One approval, or None."""
+        return await self._tx(gate_queries.select_approval, approval_id)
+
+    async def list_approvals(
+        self, *, status: ApprovalStatus | None = None, limit: int = 50
+    ) -> list[ApprovalRecord]:
+        """Approvals newest first, optionally only those in ``status``."""
+        return await self._tx(gate_queries.list_approvals, status, max(1, limit))
+
+    async def approvals_of(self, workflow_id: str) -> list[ApprovalRecord]:
+        """A workflow's approvals, oldest first."""
+        return await self._tx(gate_queries.approvals_of, workflow_id)
+
+    async def decide_approval(
+        self, approval_id: str, status: ApprovalStatus, by: str | None, note: str | None
+    ) -> ApprovalRecord:
+        """Move a PENDING approval to ``status`` (one decision wins).
+
+        Raises:
+            ConflictError: no such approval, or it is no longer PENDING.
+        """
+        values = {
+            "status": ApprovalStatus(status).value,
+            "decided_by": by,
+            "decided_at": self._now(),
+            "note": note,
+        }
+        return await self._tx(gate_queries.decide_approval, approval_id, values)
+
+    async def reserve_budget(self, entry: LedgerEntry, cap: int | None) -> tuple[bool, int]:
+        """Record ``entry`` unless the account's day total would pass ``cap``."""
+        return await self._tx(gate_queries.reserve_budget, entry, cap, self._now())
+
+    async def first_budget_today(
+        self, account_id: str, day: str, object_key: str, field: str
+    ) -> int | None:
+        """The value a field had before its first change of the day, if it changed."""
+        return await self._tx(gate_queries.first_budget_today, account_id, day, object_key, field)
 
 
 def _resource_rows(

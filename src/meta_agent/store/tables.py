@@ -64,6 +64,7 @@ workflows = sa.Table(
     sa.Column("error", json_document(), nullable=True),
     sa.Column("created_at", UtcDateTime, nullable=False),
     sa.Column("updated_at", UtcDateTime, nullable=False),
+    sa.Column("principal", json_document(), nullable=True),
     sa.UniqueConstraint("request_id", name="uq_workflows_request_id"),
     sa.Index("ix_workflows_status_created", "status", "created_at"),
     sa.Index("ix_workflows_created", "created_at"),
@@ -97,4 +98,39 @@ resources = sa.Table(
     sa.Column("undone", sa.Boolean, nullable=False),
     sa.Column("details", json_document(), nullable=False),
     sa.UniqueConstraint("workflow_id", "kind", "object_id", name="uq_resources_object"),
+)
+
+approvals = sa.Table(
+    "approvals",
+    metadata,
+    sa.Column("id", sa.String, primary_key=True),
+    sa.Column("workflow_id", sa.String, sa.ForeignKey("workflows.id"), nullable=False),
+    sa.Column("account_id", sa.String, nullable=False),
+    sa.Column("requested_by", sa.String, nullable=False),
+    sa.Column("status", sa.String(20), nullable=False),
+    sa.Column("rules", json_document(), nullable=False),
+    sa.Column("diff", json_document(), nullable=False),
+    sa.Column("fingerprints", json_document(), nullable=False),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Column("expires_at", UtcDateTime, nullable=False),
+    sa.Column("decided_by", sa.String, nullable=True),
+    sa.Column("decided_at", UtcDateTime, nullable=True),
+    sa.Column("note", sa.String, nullable=True),
+    sa.Index("ix_approvals_workflow", "workflow_id"),
+    sa.Index("ix_approvals_status_created", "status", "created_at"),
+)
+
+budget_ledger = sa.Table(
+    "budget_ledger",
+    metadata,
+    sa.Column("key", sa.String, primary_key=True),
+    sa.Column("account_id", sa.String, nullable=False),
+    sa.Column("day", sa.String(10), nullable=False),
+    sa.Column("object_key", sa.String, nullable=False),
+    sa.Column("field", sa.String, nullable=False),
+    sa.Column("before", sa.BigInteger, nullable=True),
+    sa.Column("after", sa.BigInteger, nullable=False),
+    sa.Column("added", sa.BigInteger, nullable=False),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Index("ix_budget_ledger_account_day", "account_id", "day"),
 )

@@ -11,7 +11,10 @@ Keys live in a JSON or YAML file (``service.api_keys_file``)::
     {"keys": [{"id": "k1a2b3", "name": "ambient-agent", "hash": "pbkdf2_sha256$...",
                "accounts": ["act_1234567890"], "actions": ["create_full_campaign", "read"]}]}
 
-``accounts`` and ``actions`` are lists of names, or ``["*"]`` for all. Besides the
+``accounts`` and ``actions`` are lists of names, or ``["*"]`` for all; ``role`` is ``agent``
+(the default), ``approver`` (may also grant approvals for its accounts) or ``admin``. A key
+resolves to a :class:`~meta_agent.principals.Principal` (:meth:`ApiKey.principal`), which is
+what the write gate checks. Besides the
 orchestrator's actions (``create_full_campaign``, ``get_insights``, ...), three name the
 journal's operations: ``read`` (request status, workflow list and journal), ``resume`` and
 ``rollback``. A key may also read a workflow of an action it is allowed to run.
@@ -30,6 +33,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from meta_agent.errors import ConfigError
+from meta_agent.principals import Principal, Role, normalize_accounts
 
 PREFIX = "mak"
 ALL = "*"
@@ -50,16 +54,26 @@ class ApiKey(BaseModel):
     hash: str = Field(description="pbkdf2_sha256$<iterations>$<salt hex>$<digest hex>")
     accounts: list[str] = Field(default_factory=lambda: [ALL])
     actions: list[str] = Field(default_factory=lambda: [ALL])
+    role: Role = Role.AGENT
+    revoked: bool = False
+
+    def principal(self) -> Principal:
+        """The principal this key acts as (accounts normalised to ``act_<digits>``)."""
+        return Principal(
+            id=self.id,
+            name=self.name,
+            role=self.role,
+            accounts=normalize_accounts(self.accounts),
+            actions=frozenset(self.actions),
+        )
 
     def allows_account(self, account_id: str | None) -> bool:
         """Whether this key may act on ``account_id`` (None: only an all-accounts key)."""
-        if ALL in self.accounts:
-            return True
-        return account_id is not None and account_id in self.accounts
+        return self.principal().allows_account(account_id)
 
     def allows_action(self, action: str) -> bool:
         """Whether this key may perform ``action``."""
-        return ALL in self.actions or action in self.actions
+        return self.principal().allows_action(action)
 
     @property
     def all_accounts(self) -> bool:
@@ -95,7 +109,10 @@ def verify_secret(secret: str, stored: str) -> bool:
 
 
 def new_api_key(
-    name: str, accounts: Iterable[str] = (ALL,), actions: Iterable[str] = (ALL,)
+    name: str,
+    accounts: Iterable[str] = (ALL,),
+    actions: Iterable[str] = (ALL,),
+    role: Role = Role.AGENT,
 ) -> tuple[str, ApiKey]:
     """A fresh key: ``(plaintext, record)``. Show the plaintext once; store only the record."""
     key_id = secrets.token_hex(6)
@@ -106,6 +123,7 @@ def new_api_key(
         hash=hash_secret(secret),
         accounts=list(accounts) or [ALL],
         actions=list(actions) or [ALL],
+        role=role,
     )
     return f"{PREFIX}_{key_id}_{secret}", record
 
@@ -142,7 +160,7 @@ class ApiKeyStore:
         if parts is None:
             return None
         record = self._keys.get(parts[0])
-        if record is None or not verify_secret(parts[1], record.hash):
+        if record is None or record.revoked or not verify_secret(parts[1], record.hash):
             return None
         return record
 
@@ -187,7 +205,11 @@ def _parse(path: Path, text: str) -> object:
 
 
 def issue_api_key(
-    path: Path, name: str, accounts: Iterable[str] = (ALL,), actions: Iterable[str] = (ALL,)
+    path: Path,
+    name: str,
+    accounts: Iterable[str] = (ALL,),
+    actions: Iterable[str] = (ALL,),
+    role: Role = Role.AGENT,
 ) -> tuple[str, ApiKey]:
     """Create a key and add it to the keys file at ``path`` (created if missing).
 
@@ -197,7 +219,7 @@ def issue_api_key(
         ConfigError: the existing file is malformed.
     """
     store = ApiKeyStore.load(path) if path.exists() else ApiKeyStore()
-    plaintext, record = new_api_key(name, accounts, actions)
+    plaintext, record = new_api_key(name, accounts, actions, role)
     store.add(record)
     store.save(path)
     return plaintext, record

@@ -15,6 +15,7 @@ from meta_agent.interfaces.http.auth import READ, ApiKey, ApiKeyStore
 from meta_agent.interfaces.http.errors import HttpError
 from meta_agent.interfaces.http.jobs import Jobs
 from meta_agent.orchestrator.requests import OrchestratorRequest
+from meta_agent.orchestrator.workflows.bulk import item_account
 from meta_agent.service import MetaAgentService
 from meta_agent.store.journal import WorkflowRecord
 
@@ -178,18 +179,13 @@ def _scopes(request: OrchestratorRequest) -> Iterator[tuple[str, str | None, Map
     if request.action != "bulk":
         return
     items = request.data.get("requests")
-    for item in items if isinstance(items, list) else []:
+    for index, item in enumerate(items if isinstance(items, list) else []):
         action = item.get("action") if isinstance(item, Mapping) else None
         if not isinstance(item, Mapping) or not isinstance(action, str):
             continue  # the orchestrator refuses a malformed item before running anything
         data = item.get("data")
-        account = item.get("account_id") or request.account_id
         yield (
             action,
-            _act(account) if isinstance(account, str) else None,
+            item_account(request.account_id, item, index),
             data if isinstance(data, Mapping) else {},
         )
-
-
-def _act(account_id: str) -> str:
-    return account_id if account_id.startswith("act_") else f"act_{account_id}"

@@ -33,6 +33,7 @@ from meta_agent.errors import ConfigError, MetaAgentError, RequestValidationErro
 from meta_agent.orchestrator.engine import StepFunction, StepRun, WorkflowContext, as_meta_error
 from meta_agent.orchestrator.env import Env, Runner
 from meta_agent.orchestrator.requests import OrchestratorRequest
+from meta_agent.principals import normalize_account
 
 MAX_ITEMS = 50
 CONCURRENCY = 4
@@ -97,17 +98,31 @@ def _item(parent: OrchestratorRequest, index: int, raw: Mapping[str, Any]) -> It
             f"{field}: a bulk can't hold a bulk; put its requests in this one", field=field
         )
     request_id = raw.get("request_id") or f"{parent.request_id}/{index}"
+    account = item_account(parent.account_id, raw, index)
     options = raw.get("options")
     if options is None or isinstance(options, Mapping):
         options = {**parent.options.model_dump(), **(options or {})}
     request = {
         "agent_id": parent.agent_id,
-        "account_id": parent.account_id,
         **raw,
+        "account_id": account,
         "request_id": request_id,
         "options": options,
     }
     return Item(index, str(request_id), request)
+
+
+def item_account(default: str | None, raw: Mapping[str, Any], index: int) -> str | None:
+    """The one account an item works on: its own, normalised, else the bulk's.
+
+    Missing, null and empty all mean "the bulk's"; authorisation and execution both read
+    this value, so they cannot disagree about which account an item touches.
+
+    Raises:
+        RequestValidationError: the item's account_id is not an ad account id.
+    """
+    own = normalize_account(raw.get("account_id"), field=f"data.requests[{index}].account_id")
+    return own or default
 
 
 async def run(

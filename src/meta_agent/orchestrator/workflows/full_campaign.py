@@ -29,11 +29,11 @@ from meta_agent.agents.params import AdSetParams, CampaignParams, check_budget_l
 from meta_agent.agents.validation import validate
 from meta_agent.concurrency import gather3
 from meta_agent.errors import RequestValidationError
+from meta_agent.gate.policy import PolicyCheck
 from meta_agent.graph.models import TargetingSpec
 from meta_agent.orchestrator import events as ev
 from meta_agent.orchestrator.engine import StepRun, WorkflowContext
 from meta_agent.orchestrator.env import Env
-from meta_agent.orchestrator.policy import PolicyCheck
 from meta_agent.orchestrator.requests import OrchestratorRequest
 from meta_agent.orchestrator.workflows.launch import LaunchItem, launch
 
@@ -116,7 +116,7 @@ async def check_structure(
         raise _under_data(error) from None
     account_id = request.require_account()
     account = await env.account(account_id)
-    policy = PolicyCheck(env.policies.for_account(account_id), account.currency)
+    policy = PolicyCheck(env.policies.for_account(account_id, account.currency), account.currency)
     check_policy(request, campaign, adsets, policy)
     check_floors(campaign, adsets, account.currency)
     return account.currency
@@ -173,8 +173,6 @@ def check_policy(
     for index, adset in enumerate(adsets):
         check.budget(f"data.adsets[{index}].daily_budget", adset.daily_budget)
         check.budget(f"data.adsets[{index}].lifetime_budget", adset.lifetime_budget, lifetime=True)
-    if request.options.activate:
-        check.activation("options.activate", request.options.approved_by)
 
 
 def check_floors(campaign: CampaignParams, adsets: Sequence[AdSetParams], currency: str) -> None:

@@ -45,11 +45,11 @@ from meta_agent.errors import (
     PolicyViolationError,
     RequestValidationError,
 )
+from meta_agent.gate.policy import PolicyCheck
 from meta_agent.graph.models import InsightsRow
 from meta_agent.graph.services._base import act
 from meta_agent.orchestrator.engine import StepFunction, StepRun, WorkflowContext
 from meta_agent.orchestrator.env import Env
-from meta_agent.orchestrator.policy import PolicyCheck
 from meta_agent.orchestrator.requests import OrchestratorRequest
 from meta_agent.orchestrator.workflows.insights import Dates
 
@@ -95,7 +95,7 @@ async def prepare(request: OrchestratorRequest, env: Env) -> Plan:
     dates = Dates(date_preset=data.date_preset, time_range=data.time_range).checked()
     account_id = await _campaign_account(request, env, data.campaign_id)
     currency = (await env.account(account_id)).currency
-    check = PolicyCheck(env.policies.for_account(account_id), currency)
+    check = PolicyCheck(env.policies.for_account(account_id, currency), currency)
     return Plan(data.campaign_id, account_id, dates, data.policy, data.result_action, check)
 
 

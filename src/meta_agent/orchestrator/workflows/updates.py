@@ -32,13 +32,13 @@ from meta_agent.agents.budgets import (
 from meta_agent.agents.params import AdSetChanges, CampaignChanges, NumericId
 from meta_agent.agents.validation import validate
 from meta_agent.errors import InvalidParameterError, NotFoundError, RequestValidationError
+from meta_agent.gate.policy import PolicyCheck
 from meta_agent.graph.models import AdSet, Campaign
 from meta_agent.graph.services._base import act
 from meta_agent.graph.services.adsets import AdSetUpdate
 from meta_agent.graph.services.campaigns import CampaignUpdate
 from meta_agent.orchestrator.engine import StepFunction, StepRun, WorkflowContext
 from meta_agent.orchestrator.env import Env
-from meta_agent.orchestrator.policy import PolicyCheck
 from meta_agent.orchestrator.requests import OrchestratorRequest
 
 Level = Literal["campaign", "adset"]
@@ -144,8 +144,8 @@ async def _plan_one(
     _check_archived(at, changes, node)
     account_id = _account(request, at, node)
     currency = (await env.account(account_id)).currency
-    policy = PolicyCheck(env.policies.for_account(account_id), currency)
-    check_changes(policy, at, changes, node, request.options.approved_by)
+    policy = PolicyCheck(env.policies.for_account(account_id, currency), currency)
+    check_changes(policy, at, changes, node)
     if changes.daily_budget or changes.lifetime_budget:
         await _check_floor(env, account_id, currency, at, changes, node)
     return Change(
@@ -228,14 +228,13 @@ def _account(request: OrchestratorRequest, at: str, node: Node) -> str:
     return account_id
 
 
-def check_changes(
-    policy: PolicyCheck, at: str, changes: Changes, node: Node, approved_by: str | None
-) -> None:
-    """The budget the object holds, the account's caps and increase limit, and activation.
+def check_changes(policy: PolicyCheck, at: str, changes: Changes, node: Node) -> None:
+    """The budget the object holds, the account's caps and increase limit (early: the write
+    gate enforces them, and holds activation for an approval, as the write leaves).
 
     Raises:
         RequestValidationError: a budget the object does not hold.
-        PolicyViolationError: over a cap or the increase limit, or activation unapproved.
+        PolicyViolationError: over a cap or the increase limit.
     """
     for name in BUDGETS:
         amount = getattr(changes, name)
@@ -245,8 +244,6 @@ def check_changes(
         _check_budget_held(field, name, node)
         policy.budget(field, amount, lifetime=name == "lifetime_budget")
         policy.increase(field, getattr(node, name) or None, amount)
-    if changes.status == "ACTIVE" and node.status != "ACTIVE":
-        policy.activation(f"{at}.changes.status", approved_by)
 
 
 def _check_budget_held(field: str, name: str, node: Node) -> None:
