@@ -9,6 +9,7 @@
     │   ├── PolicyViolationError    the account's policy forbids it (names the limit, by how much)
     │   │   └── ApprovalRequiredError   policy holds the write until an approver grants it
     │   ├── AccessDeniedError       the principal may not act on that account or action
+    │   ├── UnknownRecordError      no such approval (or workflow) for this principal
     │   └── ConflictError           the request_id is in use (running, or sent with another body)
     └── ApiError                    Meta answered with an error, or did not answer
         ├── RateLimitedError        wait ``retry_after`` seconds, then retry
@@ -106,6 +107,12 @@ class AccessDeniedError(UsageError):
     """
 
     kind = "access_denied"
+
+
+class UnknownRecordError(UsageError):
+    """No such record (an approval) that this principal may see; ``field`` names the id."""
+
+    kind = "not_found"
 
 
 class ConflictError(UsageError):
@@ -245,6 +252,7 @@ _KINDS: dict[str, type[MetaAgentError]] = {
         PolicyViolationError,
         ApprovalRequiredError,
         AccessDeniedError,
+        UnknownRecordError,
         ConflictError,
         WorkflowFailedError,
         ApiError,

@@ -138,7 +138,7 @@ async def test_a_bulk_is_checked_item_by_item(harness: Harness) -> None:
 
 
 async def test_a_limited_key_sees_only_its_accounts(harness: Harness) -> None:
-    """Workflows of other accounts are left out of the list and refused by id."""
+    """Workflows of other accounts are left out of the list and unknown by id (404, not 403)."""
     async with harness.client("admin") as http:
         usd = (await http.post("/v1/requests", json=campaign_request("u-1", USD_ACCOUNT))).json()
         await http.post("/v1/requests", json=campaign_request("i-1"))
@@ -147,7 +147,8 @@ async def test_a_limited_key_sees_only_its_accounts(harness: Harness) -> None:
         refused = await http.get(f"/v1/workflows/{usd['workflow_id']}")
         status = await http.get("/v1/requests/u-1")
     assert [item["request_id"] for item in listing] == ["i-1"]
-    assert refused.status_code == status.status_code == 403
+    assert refused.status_code == status.status_code == 404
+    assert usd["workflow_id"] not in status.text
 
 
 async def test_reading_an_object_outside_the_key_accounts_is_a_403(harness: Harness) -> None:

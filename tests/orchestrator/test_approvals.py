@@ -8,7 +8,7 @@ from typing import Any
 import httpx2
 import pytest
 
-from meta_agent.errors import AccessDeniedError, ConflictError
+from meta_agent.errors import AccessDeniedError, ConflictError, UnknownRecordError
 from meta_agent.gate.policy import AccountPolicy, PolicyBook
 from meta_agent.orchestrator.orchestrator import Orchestrator
 from meta_agent.principals import Principal, Role
@@ -77,7 +77,7 @@ async def test_an_agent_or_another_accounts_approver_cannot_approve(
     other_agent = Principal(id="k-other", role=Role.AGENT)
     with pytest.raises(AccessDeniedError, match="approver or admin role"):
         await orchestrator.approvals.approve(approval_id, other_agent)
-    with pytest.raises(ConflictError):  # not even visible to it
+    with pytest.raises(UnknownRecordError):  # not even visible to it
         await orchestrator.approvals.approve(approval_id, USD_APPROVER)
     assert await _statuses(client) == {"PAUSED"}
 

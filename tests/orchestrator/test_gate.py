@@ -209,3 +209,20 @@ def test_only_the_service_world_and_library_scripts_choose_a_guard() -> None:
         if "UNGUARDED" in path.read_text(encoding="utf-8")
     )
     assert users == ["graph/guard.py", "interfaces/walkthrough.py"]
+
+
+async def test_a_dry_run_shows_budgets_in_major_units_and_the_policys_verdict(
+    orchestrator: Orchestrator, client: httpx2.AsyncClient
+) -> None:
+    """The dry run names each object with its budget as INR 500.00 (50000), and what policy does."""
+    orchestrator.env.policies = PolicyBook(
+        accounts={INR_ACCOUNT: AccountPolicy(activation_requires_approval=True)}
+    )
+    request = campaign_request("dry")
+    request["options"] = {"dry_run": True, "activate": True}
+    response = await orchestrator.execute(request)
+    assert response.result is not None, response.error
+    adsets = [o for o in response.result["objects"] if o["kind"] == "adset"]
+    assert adsets[0]["daily_budget"] == "INR 500.00 (50000)"
+    assert response.result["policy"]["activation"] == "waits for an approval"
+    assert await live_objects(client) == []

@@ -282,8 +282,10 @@ def _time(value: object) -> datetime | None:
         return datetime.fromtimestamp(value).astimezone()
     if not isinstance(value, str) or not value:
         return None
-    if value.isdigit():
-        return datetime.fromtimestamp(int(value)).astimezone()
+    try:
+        return datetime.fromtimestamp(float(value)).astimezone()  # a Unix time, as sent
+    except ValueError:
+        pass
     try:
         return datetime.fromisoformat(value.replace("Z", "+00:00").replace("+0000", "+00:00"))
     except ValueError:

@@ -23,7 +23,7 @@ import typer
 from pydantic import SecretStr, ValidationError
 from rich.markup import escape
 
-from meta_agent.interfaces import cli_insights, cli_keys, cli_ops
+from meta_agent.interfaces import cli_approvals, cli_insights, cli_keys, cli_ops
 from meta_agent.interfaces.cli_common import (
     EXIT_USAGE,
     EXIT_WORKFLOW,
@@ -248,6 +248,7 @@ app.command()(sandbox)
 app.command()(cli_ops.serve)
 app.command()(cli_ops.mcp)
 app.add_typer(cli_keys.keys_app, name="keys")
+app.add_typer(cli_approvals.approvals_app, name="approvals")
 app.command()(walkthrough)
 
 

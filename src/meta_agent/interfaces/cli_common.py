@@ -12,6 +12,8 @@ Exit codes, the same for every command::
     4  the workflow ran and failed (the response carries an error; what it created was
        rolled back unless the request said otherwise); also a ``workflows resume`` that did
        not complete and a ``workflows rollback`` that could not undo everything
+    5  the workflow waits for an approval (PENDING_APPROVAL): nothing held was sent;
+       ``meta-agent approvals show ID`` shows what waits, an approver grants it
 
 Results go to stdout (a table, or one JSON document with ``--json``); messages, progress and
 errors go to stderr. With ``--json`` an error is also printed to stdout as
@@ -51,6 +53,7 @@ EXIT_INTERNAL = 1
 EXIT_USAGE = 2
 EXIT_API = 3
 EXIT_WORKFLOW = 4
+EXIT_PENDING = 5
 
 SANDBOX_NOTICE = "no access token configured: using the embedded sandbox"
 
@@ -226,6 +229,15 @@ def finish_response(
     else:
         for view in response_view(response):
             out.print(view)
+    if response.status == "PENDING_APPROVAL" and response.result is not None:
+        approval = response.result.get("approval", {})
+        err.print(
+            f"[yellow]waiting for approval {approval.get('id')}[/] "
+            f"({', '.join(approval.get('rules', []))}); nothing held was sent. An approver "
+            f"runs: meta-agent approvals approve {approval.get('id')}",
+            highlight=False,
+        )
+        raise typer.Exit(EXIT_PENDING)
     failed = response.error is not None if succeeded is None else not succeeded
     if failed:
         print_error(response.error or {"kind": "workflow_failed", "message": response.status})

@@ -1,4 +1,7 @@
-"""``keys create``: an API key for the HTTP service, limited to named accounts and actions.
+"""``keys create|list|revoke``: API keys for the HTTP service and the MCP server.
+
+A key is limited to named accounts and actions, and has a role: ``agent`` (acts),
+``approver`` (also grants approvals for its accounts) or ``admin``.
 
 The plaintext is printed once and stored nowhere; the keys file keeps only its hash. The
 HTTP service (``meta_agent.interfaces.http``) is imported on first use, like ``serve``.
@@ -26,6 +29,10 @@ def create(
     actions: Annotated[
         str, typer.Option(help="Comma-separated actions (create_campaign, ...), or * for all.")
     ] = "*",
+    role: Annotated[
+        str,
+        typer.Option(help="agent (acts), approver (also grants approvals) or admin."),
+    ] = "agent",
     keys_file: Annotated[
         Path | None,
         typer.Option(
@@ -42,10 +49,88 @@ def create(
     issue = load_entry("meta_agent.interfaces.http.auth", "issue_api_key", "the HTTP service")
     path = keys_file or _default_file(config, as_json=as_json)
     try:
-        plaintext, record = issue(path, name, _split(accounts), _split(actions))
+        from meta_agent.principals import Role
+
+        chosen = _role(role, Role, as_json=as_json)
+        plaintext, record = issue(path, name, _split(accounts), _split(actions), chosen)
     except Exception as error:
         fail(error, as_json=as_json)
     _show(plaintext, record, path, as_json=as_json)
+
+
+FileOpt = Annotated[
+    Path | None,
+    typer.Option("--file", help="The keys file (default: as for keys create).", dir_okay=False),
+]
+
+
+@keys_app.command("list")
+def list_keys(
+    keys_file: FileOpt = None, as_json: JsonOpt = False, config: ConfigOpt = None
+) -> None:
+    """The keys in the keys file: id, name, role, accounts, actions, revoked (never secrets)."""
+    store = _store(keys_file or _default_file(config, as_json=as_json), as_json=as_json)
+    rows = [
+        {"id": k.id, "name": k.name, "role": k.role.value, "revoked": k.revoked, **_scope(k)}
+        for k in store.keys()
+    ]
+    if as_json:
+        print_json(rows)
+        return
+    for row in rows:
+        state = "revoked" if row["revoked"] else row["role"]
+        typer.echo(
+            f"{row['id']}  {row['name']}  {state}  accounts {','.join(row['accounts'])}  "
+            f"actions {','.join(row['actions'])}"
+        )
+
+
+@keys_app.command("revoke")
+def revoke(
+    key_id: Annotated[str, typer.Argument(metavar="ID", help="The key's id (keys list).")],
+    keys_file: FileOpt = None,
+    as_json: JsonOpt = False,
+    config: ConfigOpt = None,
+) -> None:
+    """Revoke a key: it is refused from the next request on (services re-read the file)."""
+    path = keys_file or _default_file(config, as_json=as_json)
+    store = _store(path, as_json=as_json)
+    found = next((k for k in store.keys() if k.id == key_id), None)
+    if found is None:
+        from meta_agent.errors import RequestValidationError
+
+        fail(
+            RequestValidationError(f"ID: no key {key_id!r} in {path}", field="ID"), as_json=as_json
+        )
+    store.add(found.model_copy(update={"revoked": True}))
+    store.save(path)
+    if as_json:
+        print_json({"id": key_id, "revoked": True})
+    else:
+        err.print(f"key {key_id} ({found.name}) revoked", markup=False)
+
+
+def _store(path: Path, *, as_json: bool) -> Any:
+    from meta_agent.interfaces.http.auth import ApiKeyStore
+
+    try:
+        return ApiKeyStore.load(path)
+    except Exception as error:
+        fail(error, as_json=as_json)
+
+
+def _role(value: str, role_cls: Any, *, as_json: bool) -> Any:
+    try:
+        return role_cls(value)
+    except ValueError:
+        from meta_agent.errors import RequestValidationError
+
+        fail(
+            RequestValidationError(
+                f"--role: {value!r} is not a role; use agent, approver or admin", field="--role"
+            ),
+            as_json=as_json,
+        )
 
 
 def _default_file(config: Path | None, *, as_json: bool) -> Path:
@@ -64,7 +149,8 @@ def _split(values: str) -> list[str]:
 
 def _show(plaintext: str, record: Any, path: Path, *, as_json: bool) -> None:
     if as_json:
-        print_json({"key": plaintext, "id": record.id, "file": str(path), **_scope(record)})
+        scope = {**_scope(record), "role": record.role.value}
+        print_json({"key": plaintext, "id": record.id, "file": str(path), **scope})
         return
     typer.echo(plaintext)
     scope = _scope(record)
@@ -77,5 +163,5 @@ def _show(plaintext: str, record: Any, path: Path, *, as_json: bool) -> None:
     err.print(f"  META_AGENT_SERVICE__API_KEYS_FILE={path}", markup=False)
 
 
-def _scope(record: Any) -> dict[str, list[str]]:
+def _scope(record: Any) -> dict[str, Any]:
     return {"accounts": list(record.accounts), "actions": list(record.actions)}

@@ -339,3 +339,41 @@ def health_table(report: HealthReport) -> Table:
         mark = Text("yes", style="green") if check.ok else Text("no", style="red")
         add_row(table, name, mark, f"{check.latency_ms:.1f}", detail)
     return table
+
+
+def approvals_table(rows: Sequence[Mapping[str, Any]]) -> Table:
+    """Approvals, newest first: what holds them and until when."""
+    table = Table(title="Approvals", title_justify="left")
+    for column in ("ID", "Status", "Account", "Writes", "Rules", "Expires"):
+        table.add_column(column, no_wrap=column in {"ID", "Status"})
+    for row in rows:
+        add_row(
+            table,
+            str(row["id"]),
+            styled(str(row["status"])),
+            str(row["account_id"]),
+            str(len(row.get("diff", []))),
+            ", ".join(row.get("rules", [])),
+            str(row["expires_at"])[:19].replace("T", " "),
+        )
+    return table
+
+
+def approval_view(detail: Mapping[str, Any]) -> RenderableType:
+    """One approval: who asked, why it is held, and each write exactly as it will be sent."""
+    table = Table(
+        title=f"Approval {detail['id']} ({detail['status']}) on {detail['account_id']}, asked by "
+        f"{detail['requested_by']}, expires {str(detail['expires_at'])[:19]}",
+        title_justify="left",
+    )
+    for column in ("Write", "Parameters", "Why held"):
+        table.add_column(column)
+    for write in detail.get("diff", []):
+        params = ", ".join(f"{k}={v}" for k, v in sorted(write.get("params", {}).items()))
+        add_row(
+            table,
+            f"{write.get('method')} {write.get('path')}",
+            params,
+            "; ".join(write.get("holds", [])),
+        )
+    return table

@@ -19,7 +19,12 @@ from typing import Protocol
 import structlog
 
 from meta_agent.agents.keys import workflow_prefix
-from meta_agent.errors import AccessDeniedError, ConflictError, PolicyViolationError
+from meta_agent.errors import (
+    AccessDeniedError,
+    ConflictError,
+    PolicyViolationError,
+    UnknownRecordError,
+)
 from meta_agent.orchestrator.engine import WorkflowEngine, journaled_principal
 from meta_agent.orchestrator.requests import OrchestratorResponse
 from meta_agent.principals import Principal, acting_as
@@ -76,7 +81,7 @@ class ApprovalDesk:
         await self.expire_due()
         approval = await self.store.get_approval(approval_id)
         if approval is None or not principal.allows_account(approval.account_id):
-            raise ConflictError(f"No approval {approval_id!r}", field="approval_id")
+            raise UnknownRecordError(f"No approval {approval_id!r}", field="approval_id")
         return approval
 
     async def approve(

@@ -12,7 +12,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from meta_agent.errors import ConflictError
+from meta_agent.errors import ConflictError, UnknownRecordError
 from meta_agent.store.journal import ApprovalRecord, ApprovalStatus, LedgerEntry
 from meta_agent.store.tables import approvals, budget_ledger
 
@@ -64,7 +64,7 @@ def decide_approval(
         return _require(connection, approval_id)
     found = select_approval(connection, approval_id)
     if found is None:
-        raise ConflictError(f"No approval {approval_id!r}", field="approval_id")
+        raise UnknownRecordError(f"No approval {approval_id!r}", field="approval_id")
     raise ConflictError(
         f"Approval {approval_id} is {found.status.value}, not PENDING: it cannot be decided again",
         field="approval_id",
@@ -127,7 +127,7 @@ def _day_total(connection: sa.Connection, account_id: str, day: str) -> int:
 def _require(connection: sa.Connection, approval_id: str) -> ApprovalRecord:
     found = select_approval(connection, approval_id)
     if found is None:
-        raise ConflictError(f"No approval {approval_id!r}", field="approval_id")
+        raise UnknownRecordError(f"No approval {approval_id!r}", field="approval_id")
     return found
 
 

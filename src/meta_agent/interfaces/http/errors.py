@@ -8,10 +8,11 @@ error                                           HTTP   why
 body/query/path validation (FastAPI, pydantic)  422    the caller's mistake; ``field`` names it
 RequestValidationError, PolicyViolationError    422    the caller's mistake; ``field`` names it
 ConflictError                                   409    the request_id is taken or still running
+AccessDeniedError                               403    the key's principal lacks the account or action
 other UsageError                                400    the caller's mistake
 no API key, wrong key                           401    ``kind: unauthenticated``
 key without the account or action               403    ``kind: forbidden``; names what is missing
-unknown route, workflow or request id           404    ``kind: not_found``
+unknown route, workflow, request or approval id  404    ``kind: not_found``
 ConfigError                                     500    the operator's mistake, named
 NotFoundError (Meta)                            404    the object does not exist or is not visible
 InvalidParameterError (Meta)                    422    Meta refused the input (blame fields)
@@ -40,6 +41,7 @@ from starlette.exceptions import HTTPException
 
 from meta_agent.agents.validation import fix, join_path
 from meta_agent.errors import (
+    AccessDeniedError,
     ApiError,
     ConfigError,
     ConflictError,
@@ -51,6 +53,7 @@ from meta_agent.errors import (
     RequestValidationError,
     TransientError,
     TransportError,
+    UnknownRecordError,
     UsageError,
 )
 
@@ -62,6 +65,8 @@ _STATUS: tuple[tuple[type[MetaAgentError], int], ...] = (
     (RequestValidationError, 422),
     (PolicyViolationError, 422),
     (ConflictError, 409),
+    (AccessDeniedError, 403),
+    (UnknownRecordError, 404),
     (UsageError, 400),
     (NotFoundError, 404),
     (InvalidParameterError, 422),

@@ -55,7 +55,9 @@ class RequestOutcome(BaseModel):
     action: str
     status: str = Field(
         description="ACCEPTED, RUNNING, COMPLETED, FAILED, ROLLING_BACK, ROLLED_BACK, "
-        "ROLLBACK_FAILED, or REJECTED / ERROR when it was refused before a workflow began"
+        "ROLLBACK_FAILED, PENDING_APPROVAL (result.approval holds the id and the exact writes "
+        "waiting; an approver grants them at POST /v1/approvals/{id}/approve), or REJECTED / "
+        "ERROR when it was refused before a workflow began"
     )
     dry_run: bool = False
     replayed: bool = False
@@ -248,3 +250,33 @@ AUTH_RESPONSES: dict[int | str, dict[str, Any]] = {
         field="data.adsets[0].daily_budget",
     ),
 }
+
+
+class ApprovalView(BaseModel):
+    """Writes the policy held, waiting for an approver (``diff``: exactly what will be sent)."""
+
+    id: str
+    workflow_id: str | None = None
+    status: str = Field(description="PENDING, APPROVED, REJECTED or EXPIRED")
+    account_id: str
+    requested_by: str = Field(description="the id of the principal (API key) that asked")
+    rules: list[str] = Field(description="the policy settings that hold these writes")
+    diff: list[dict[str, Any]]
+    created_at: str
+    expires_at: str
+    decided_by: str | None = None
+    note: str | None = None
+
+
+class ApprovalList(BaseModel):
+    """Approvals of the caller's accounts, newest first."""
+
+    data: list[ApprovalView]
+
+
+class Decision(BaseModel):
+    """An approver's decision, with an optional note kept in the journal."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    note: str | None = Field(default=None, max_length=2000)

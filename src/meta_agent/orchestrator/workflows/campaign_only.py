@@ -27,7 +27,7 @@ from meta_agent.orchestrator.workflows.full_campaign import (
     check_structure,
     resolve_targeting,
 )
-from meta_agent.orchestrator.workflows.launch import launch
+from meta_agent.orchestrator.workflows.launch import launch, plan_view
 
 
 class CampaignOnlyData(BaseModel):
@@ -83,7 +83,10 @@ async def run(
         for i, (adset, spec) in enumerate(zip(data.adsets, plan.targeting, strict=True))
     ]
     if request.options.dry_run:
-        return {"dry_run": True, "plan": [item.label for item in items]}
+        view = plan_view(
+            items, env, plan.account_id, plan.currency, activate=request.options.activate
+        )
+        return {"dry_run": True, "plan": [item.label for item in items], **view}
 
     async def send(run: StepRun) -> dict[str, Any]:
         state = await launch(run, env, plan.account_id, items)

@@ -35,7 +35,7 @@ from meta_agent.orchestrator import events as ev
 from meta_agent.orchestrator.engine import StepRun, WorkflowContext
 from meta_agent.orchestrator.env import Env
 from meta_agent.orchestrator.requests import OrchestratorRequest
-from meta_agent.orchestrator.workflows.launch import LaunchItem, launch
+from meta_agent.orchestrator.workflows.launch import LaunchItem, launch, plan_view
 
 
 class FullCampaignData(BaseModel):
@@ -197,7 +197,11 @@ async def run(
     assets = {"images": images, "videos": videos}
     items = launch_items(plan, plan.targeting, images | videos)
     if request.options.dry_run:
-        return await ctx.step("validate", lambda run: _validate(plan, env, items))
+        view = plan_view(
+            items, env, plan.account_id, plan.currency, activate=request.options.activate
+        )
+        validated = await ctx.step("validate", lambda run: _validate(plan, env, items))
+        return {**validated, **view}
     created = await ctx.step(
         "launch",
         lambda run: _launch(run, plan, env, items),

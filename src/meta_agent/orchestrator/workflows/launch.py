@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from meta_agent.errors import DependencyFailedError, MetaAgentError, OutcomeUnknownError
+from meta_agent.gate.policy import money
 from meta_agent.graph.batch import BatchBuilder, BatchResults, ref
 from meta_agent.graph.services._base import act
 from meta_agent.orchestrator.engine import Planned, StepRun
@@ -145,3 +146,35 @@ async def _adopt(
         if item is not None:
             state.ids[item.label] = found.object_id
             await run.created(item.kind, found.object_id, details={"label": item.label})
+
+
+def plan_view(
+    items: Sequence[LaunchItem], env: Env, account_id: str, currency: str, *, activate: bool
+) -> dict[str, Any]:
+    """What a dry run shows: each object with its name and budget in major units, and what the
+    account's policy will do with the launch (the gate's verdict, before anything is sent)."""
+    policy = env.policies.for_account(account_id, currency)
+    objects = []
+    for item in items:
+        params = item.build({name: ref(name) for name in item.needs})
+        entry: dict[str, Any] = {"label": item.label, "kind": item.kind, "name": params.get("name")}
+        for field_name in ("daily_budget", "lifetime_budget", "spend_cap", "bid_amount"):
+            if params.get(field_name):
+                entry[field_name] = money(int(params[field_name]), currency)
+        entry["needs"] = list(item.needs)
+        objects.append(entry)
+    waits = activate and policy.activation_requires_approval
+    return {
+        "account_id": account_id,
+        "currency": currency,
+        "objects": objects,
+        "policy": {
+            "max_daily_budget": _cap(policy.max_daily_budget, currency),
+            "max_account_daily_total": _cap(policy.max_account_daily_total, currency),
+            "activation": "waits for an approval" if waits else ("yes" if activate else "no"),
+        },
+    }
+
+
+def _cap(amount: int | None, currency: str) -> str | None:
+    return money(amount, currency) if amount is not None else None
