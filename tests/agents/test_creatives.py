@@ -16,7 +16,7 @@ from meta_agent.agents.creative_params import (
     VideoCreativeParams,
 )
 from meta_agent.agents.creatives import AdCreationAgent, ad_spec, creative_spec
-from meta_agent.agents.keys import key_of
+from meta_agent.agents.keys import derive_key, key_of
 from meta_agent.graph.batch import ref
 from meta_agent.graph.client import GraphClient
 from meta_agent.sandbox import Sandbox, parse_fault_spec
@@ -518,13 +518,14 @@ def test_specs_carry_batch_references_and_the_key() -> None:
     """creative_spec and ad_spec accept batch references for assets, ad set and creative."""
     hero = ref("img_hero", "$.images.*.hash")
     params = ImageCreativeParams.parse(image_params())
-    spec = creative_spec(params, "abcdef123456", assets={"hero": hero})
+    key = derive_key("req-1", "creative0")
+    spec = creative_spec(params, key, assets={"hero": hero})
     assert spec["object_story_spec"]["link_data"]["image_hash"] == hero
-    assert spec["name"] == "Fresh beans [ma:abcdef123456]"
+    assert spec["name"] == f"Fresh beans [ma:{key}]"
     ad = AdParams.parse({"name": "Ad", "adset_ref": "adset0", "creative_ref": "creative0"})
-    wire = ad_spec(ad, ref("adset0"), ref("creative0"), "abcdef123456")
+    wire = ad_spec(ad, ref("adset0"), ref("creative0"), key)
     assert wire == {
-        "name": "Ad [ma:abcdef123456]",
+        "name": f"Ad [ma:{key}]",
         "adset_id": "{result=adset0:$.id}",
         "creative": {"creative_id": "{result=creative0:$.id}"},
         "status": "PAUSED",
@@ -542,6 +543,7 @@ def test_ad_spec_refuses_an_unresolved_reference() -> None:
 def test_long_creative_names_are_trimmed_to_fit_the_tag() -> None:
     """A 100-character creative name keeps its tag and stays within Meta's 100 characters."""
     params = ImageCreativeParams.parse(image_params(name="x" * 100, image_ref=None, image_hash="h"))
-    name = creative_spec(params, "abcdef123456")["name"]
+    key = derive_key("req-1", "creative0")
+    name = creative_spec(params, key)["name"]
     assert len(name) == 100
-    assert key_of(name) == "abcdef123456"
+    assert key_of(name) == key

@@ -284,7 +284,7 @@ def test_failure_without_an_envelope_is_unknown_for_a_write_and_transient_for_a_
     unknown = item_result(502, "<html>Bad Gateway</html>", item=write).error
     assert isinstance(unknown, errors.OutcomeUnknownError)
     assert unknown.details["batch_item"] == "c"
-    assert decide(unknown, 1, 0.0, policy, 0.5).action == "stop"
+    assert decide(unknown, 1, 0.0, policy, 0.5).action == "reconcile"
     transient = item_result(502, "<html>Bad Gateway</html>", item=read).error
     assert isinstance(transient, errors.TransientError)
     assert decide(transient, 1, 0.0, policy, 0.5).action == "backoff"

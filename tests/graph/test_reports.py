@@ -14,6 +14,7 @@ from pydantic import SecretStr
 from starlette.applications import Starlette
 
 from meta_agent import errors
+from meta_agent.graph.guard import UNGUARDED
 from meta_agent.graph.models import InsightsRow
 from meta_agent.graph.reports import (
     ReportJob,
@@ -27,7 +28,6 @@ from meta_agent.graph.reports import (
     run_report,
     split_dates,
 )
-from meta_agent.graph.guard import UNGUARDED
 from meta_agent.graph.requestor import Requestor
 from meta_agent.graph.settings import GraphSettings
 from meta_agent.graph.transport import Transport

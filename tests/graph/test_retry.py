@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from meta_agent import errors
-from meta_agent.graph.retry import RetryPolicy, decide
+from meta_agent.graph.retry import Delivery, RetryPolicy, Source, decide
 
 POLICY = RetryPolicy(
     max_attempts=4, max_elapsed=100, base_delay=1, max_delay=8, rate_limit_delay=60
@@ -20,11 +20,39 @@ def test_never_retried_codes(code: int) -> None:
 
 
 def test_outcome_unknown_is_never_resent() -> None:
-    """A write whose outcome is unknown stops: reconciliation comes first."""
+    """A write whose outcome is unknown is not re-sent: reconciliation comes first."""
     error = errors.OutcomeUnknownError("maybe", method="POST", path="act_1/ads")
     decision = decide(error, 1, 0, POLICY, 0.5)
-    assert decision.action == "stop"
+    assert decision.action == "reconcile"
     assert "reconcile" in decision.reason
+
+
+ERRORS = {
+    "transient": errors.TransientError("x", http_status=503),
+    "rate_limited": errors.RateLimitedError("x", code=17),
+    "transport": errors.TransportError("x"),
+    "invalid": errors.InvalidParameterError("x", code=100),
+}
+
+
+@pytest.mark.parametrize("method", ["GET", "POST", "DELETE"])
+@pytest.mark.parametrize("sent", [True, False])
+@pytest.mark.parametrize("answered_by", ["meta", "gateway", "none"])
+@pytest.mark.parametrize("kind", sorted(ERRORS))
+def test_every_combination_of_method_delivery_and_source(
+    method: str, sent: bool, answered_by: Source, kind: str
+) -> None:
+    """Writes that may have landed without Meta's own answer reconcile; nothing else does."""
+    delivery = Delivery(method=method, sent=sent, answered_by=answered_by)
+    decision = decide(ERRORS[kind], 1, 0, POLICY, 0.5, delivery)
+    if method != "GET" and sent and answered_by != "meta":
+        assert decision.action == "reconcile"
+    elif kind == "invalid":
+        assert decision.action == "stop"
+    elif kind == "rate_limited":
+        assert decision.action == "wait"
+    else:
+        assert decision.action == "backoff"
 
 
 def test_transient_backs_off_exponentially_with_full_jitter() -> None:

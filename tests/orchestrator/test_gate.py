@@ -180,9 +180,9 @@ async def test_the_orchestrators_client_writes_only_through_its_gate(
     env = orchestrator.env
     assert env.graph.requestor.guard is env.gate
     assert env.graph.requestor.guard is not UNGUARDED
-    with acting_as(Principal(id="x", role=Role.AGENT, accounts=frozenset({USD_ACCOUNT}))):
-        with pytest.raises(AccessDeniedError):
-            await env.graph.post(f"{INR_ACCOUNT}/campaigns", {"name": "stray"})
+    stranger = Principal(id="x", role=Role.AGENT, accounts=frozenset({USD_ACCOUNT}))
+    with acting_as(stranger), pytest.raises(AccessDeniedError):
+        await env.graph.post(f"{INR_ACCOUNT}/campaigns", {"name": "stray"})
 
 
 def test_only_the_requestor_sends_to_the_transport() -> None:

@@ -8,7 +8,6 @@ creatives made in the same request named by batch references (:func:`meta_agent.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -23,18 +22,17 @@ from meta_agent.agents.creative_params import (
     ImageCreativeParams,
     VideoCreativeParams,
 )
-from meta_agent.agents.keys import KEY_LENGTH, derive_key, tag, tagged
+from meta_agent.agents.keys import KEY_PATTERN, derive_key, tag, tagged
 from meta_agent.errors import RequestValidationError
 from meta_agent.graph.models import CallToAction, LinkData, ObjectStorySpec, VideoData
 from meta_agent.graph.services import AdCreate, AdCreativeCreate, CreativeRef
 
 CREATIVE_NAME_MAX = 100
-_HEX_KEY = re.compile(rf"[0-9a-f]{{{KEY_LENGTH},}}")
 
 
 def normalise_key(key: str) -> str:
-    """A key that fits a name tag: kept when already hex, else derived from the text given."""
-    return key if _HEX_KEY.fullmatch(key) else derive_key(key)
+    """A key that fits a name tag: kept when it is one already, else derived from the text."""
+    return key if KEY_PATTERN.fullmatch(key) else derive_key(key)
 
 
 def creative_name(name: str, key: str | None) -> str:

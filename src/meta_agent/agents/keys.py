@@ -1,32 +1,54 @@
 """Idempotency keys that travel with the objects they created.
 
 Meta has no idempotency header, so the key rides in something Meta stores: the object's
-name ends with a short tag, ``Summer sale [ma:3f9a2c1b7e04]``. Before a create whose outcome
-is unknown is sent again, the agent lists the account's objects whose name contains the tag
-and adopts the one it finds (:func:`find_tagged`).
+name ends with a short tag, ``Summer sale [ma:7k2m9x0c4d1fqr8ntvb2s5e]``. Before a create
+whose outcome is unknown is sent again, the agent lists the account's objects whose name
+contains the tag and adopts the one it finds (:func:`find_tagged`).
 
-A key is 12 hex digits. Workflows build theirs as a 6-digit prefix of the workflow plus 6
-digits of the item (:func:`workflow_key`), so one listing per edge, filtered on the prefix,
-finds everything a workflow created, even after its process died.
+A key is 21 characters of Crockford base32 (``0-9a-z`` less ``i l o u``), 105 bits:
+
+- 13 characters (65 bits) name the workflow, derived from the ad account and the
+  ``request_id`` (:func:`workflow_prefix`): two workflows of one account share a prefix with
+  probability about n²/2⁶⁶, under 10⁻⁸ for a million workflows, so one workflow's rollback
+  can never find, adopt or delete another's objects;
+- 8 characters (40 bits) name the item within it (:func:`workflow_key`): about 5·10⁻⁷ for a
+  1,000-object launch, and :func:`check_distinct` refuses a plan whose keys collide before
+  anything is sent.
+
+The tag (`` [ma:`` + 21 + ``]``) takes 27 of a name's characters: 400 for campaigns, ad sets
+and ads, 100 for creatives. Names tagged by earlier versions (12 hex digits) are still read.
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Iterable
 
+from meta_agent.errors import ConfigError
 from meta_agent.graph.client import GraphClient
 from meta_agent.graph.models import GraphModel
 from meta_agent.graph.pagination import paginate
 from meta_agent.graph.services._base import act
 
 MAX_NAME = 400
-KEY_LENGTH = 12
-_TAG = re.compile(r" \[ma:(?P<key>[0-9a-f]{12})\]$")
+WORKFLOW_CHARS = 13
+ITEM_CHARS = 8
+KEY_LENGTH = WORKFLOW_CHARS + ITEM_CHARS
+ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"
+_KEY = rf"[{ALPHABET}]{{{KEY_LENGTH}}}"
+_TAG = re.compile(rf" \[ma:(?P<key>{_KEY}|[0-9a-f]{{12}})\]$")
+KEY_PATTERN = re.compile(_KEY)
 
 
 def _digest(*parts: str) -> str:
-    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
+    """The SHA-256 of ``parts`` in base32, 51 characters (the alphabet above)."""
+    number = int.from_bytes(hashlib.sha256("\x1f".join(parts).encode()).digest(), "big")
+    out = []
+    for _ in range(51):
+        number, digit = divmod(number, 32)
+        out.append(ALPHABET[digit])
+    return "".join(out)
 
 
 def derive_key(*parts: str) -> str:
@@ -34,14 +56,27 @@ def derive_key(*parts: str) -> str:
     return _digest(*parts)[:KEY_LENGTH]
 
 
-def workflow_prefix(request_id: str) -> str:
-    """The 6 digits every key of one workflow starts with."""
-    return _digest("workflow", request_id)[:6]
+def workflow_prefix(account_id: str | None, request_id: str) -> str:
+    """The 13 characters every key of one workflow starts with (account and request id)."""
+    return _digest("workflow", account_id or "", request_id)[:WORKFLOW_CHARS]
 
 
 def workflow_key(prefix: str, label: str) -> str:
-    """The key of one item (``label`` such as ``adset:0``) of the workflow with ``prefix``."""
-    return prefix + _digest(prefix, label)[:6]
+    """The key of one item (``label`` such as ``adset0``) of the workflow with ``prefix``."""
+    return prefix + _digest(prefix, label)[:ITEM_CHARS]
+
+
+def check_distinct(keys: Iterable[str]) -> None:
+    """Refuse a plan two of whose items would carry the same key.
+
+    Raises:
+        ConfigError: two keys are equal (rename an item; nothing was sent).
+    """
+    seen: set[str] = set()
+    for key in keys:
+        if key in seen:
+            raise ConfigError(f"two items of one workflow share the idempotency key {key}")
+        seen.add(key)
 
 
 def tag(key: str) -> str:

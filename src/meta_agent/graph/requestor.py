@@ -31,7 +31,7 @@ from meta_agent.errors import (
 from meta_agent.graph.error_table import build_error
 from meta_agent.graph.guard import NoGuard, WriteGuard, writes_of
 from meta_agent.graph.pacing import Pacer
-from meta_agent.graph.retry import RetryPolicy, decide
+from meta_agent.graph.retry import Delivery, RetryPolicy, decide
 from meta_agent.graph.settings import GraphSettings
 from meta_agent.graph.transport import FileField, RawResponse, SendFailedError, Transport
 from meta_agent.graph.usage import parse_usage
@@ -143,7 +143,9 @@ class Requestor:
             try:
                 return await self._once(method, path, params, files, options, attempt)
             except MetaAgentError as error:
-                decision = decide(error, attempt, self.now() - started, policy, self.rng.random())
+                delivery = delivery_of(method, error)
+                elapsed = self.now() - started
+                decision = decide(error, attempt, elapsed, policy, self.rng.random(), delivery)
                 log.info(
                     "graph.retry.decided",
                     action=decision.action,
@@ -152,7 +154,9 @@ class Requestor:
                     attempt=attempt,
                     error=error.kind,
                 )
-                if decision.action == "stop":
+                if decision.action == "reconcile" and not isinstance(error, OutcomeUnknownError):
+                    raise self._unknown(method, path, options, error) from error
+                if decision.action in ("stop", "reconcile"):
                     raise
                 if isinstance(error, RateLimitedError):
                     self.pacer.block(self.pacing_key(path, options), decision.seconds)
@@ -208,12 +212,17 @@ class Requestor:
             body = json.loads(raw.body)
         except (json.JSONDecodeError, UnicodeDecodeError):
             raise TransientError(
-                f"HTTP {raw.status} with a body that is not JSON", http_status=raw.status
+                f"HTTP {raw.status} with a body that is not JSON",
+                http_status=raw.status,
+                answered_by="gateway",
             ) from None
+        source = "gateway" if raw.status >= 500 else "meta"
         if isinstance(body, dict) and "error" in body:
-            raise build_error(body, raw.status, retry_after=blocked_for or None)
+            error = build_error(body, raw.status, retry_after=blocked_for or None)
+            error.details["answered_by"] = source
+            raise error
         if raw.status >= 500:
-            raise TransientError(f"HTTP {raw.status}", http_status=raw.status)
+            raise TransientError(f"HTTP {raw.status}", http_status=raw.status, answered_by=source)
         if isinstance(body, dict) and body.get("success") is False:
             raise ApiError("Meta answered success: false", http_status=raw.status)
         return GraphResponse(raw.status, body, raw.headers)
@@ -222,14 +231,24 @@ class Requestor:
         self, failure: SendFailedError, method: str, path: str, options: CallOptions
     ) -> ApiError:
         message = self.scrub(str(failure))
-        if failure.maybe_delivered and method != "GET":
-            return OutcomeUnknownError(
-                f"{method} {template(path)} may have been applied: {message}",
-                method=method,
-                path=path,
-                idempotency_key=options.idempotency_key,
-            )
-        return TransportError(f"{method} {template(path)} failed: {message}")
+        return TransportError(
+            f"{method} {template(path)} failed: {message}",
+            sent=failure.maybe_delivered,
+            answered_by="none",
+        )
+
+    @staticmethod
+    def _unknown(
+        method: str, path: str, options: CallOptions, error: MetaAgentError
+    ) -> OutcomeUnknownError:
+        """The error a write of unknown outcome becomes: the caller reconciles, never re-sends."""
+        return OutcomeUnknownError(
+            f"{method} {template(path)} may have been applied: {error.message}",
+            method=method,
+            path=path,
+            idempotency_key=options.idempotency_key,
+            http_status=error.details.get("http_status"),
+        )
 
     def _auth_header(self) -> dict[str, str]:
         # In a header, the token never lands in a URL, a proxy log or an exception text.
@@ -306,6 +325,16 @@ class Requestor:
             usage_pct=round(usage_pct, 1),
             attempt=attempt,
         )
+
+
+def delivery_of(method: str, error: MetaAgentError) -> Delivery:
+    """How the exchange that raised ``error`` went (the requestor notes it on the error)."""
+    answered_by = error.details.get("answered_by", "meta")
+    return Delivery(
+        method=method,
+        sent=bool(error.details.get("sent", True)),
+        answered_by=answered_by if answered_by in ("meta", "gateway", "none") else "meta",
+    )
 
 
 def encode_params(params: Mapping[str, Any]) -> dict[str, str]:

@@ -10,6 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+Source = Literal["meta", "gateway", "none"]
+"""Who answered: Meta (its JSON, status below 500), something in between or a 5xx, nobody."""
+
 from meta_agent.errors import (
     ApiError,
     MetaAgentError,
@@ -35,10 +38,29 @@ class RetryPolicy:
 
 
 @dataclass(frozen=True)
-class Decision:
-    """``stop``, ``backoff`` (jittered exponential) or ``wait`` (exactly ``seconds``)."""
+class Delivery:
+    """How one exchange went, as far as retrying cares."""
 
-    action: Literal["stop", "backoff", "wait"]
+    method: str = "GET"
+    sent: bool = True
+    """The request may have reached Meta (False: it certainly did not, e.g. refused connect)."""
+    answered_by: Source = "meta"
+
+    @property
+    def unknown_write(self) -> bool:
+        """A write that may have been applied, with no answer Meta wrote to tell."""
+        return self.method != "GET" and self.sent and self.answered_by != "meta"
+
+
+READ = Delivery()
+
+
+@dataclass(frozen=True)
+class Decision:
+    """``stop``, ``reconcile`` (a write of unknown outcome: look before resending),
+    ``backoff`` (jittered exponential) or ``wait`` (exactly ``seconds``)."""
+
+    action: Literal["stop", "reconcile", "backoff", "wait"]
     seconds: float = 0.0
     reason: str = ""
 
@@ -49,11 +71,14 @@ def decide(
     elapsed: float,
     policy: RetryPolicy,
     jitter: float,
+    delivery: Delivery = READ,
 ) -> Decision:
     """Decide what to do after ``attempt`` (1-based) failed with ``error``.
 
     ``jitter`` is a sample in [0, 1); full jitter spreads retries of many callers apart.
     """
+    if isinstance(error, OutcomeUnknownError) or delivery.unknown_write:
+        return Decision("reconcile", reason="the write may have happened: reconcile first")
     reason = _why_not(error, attempt, policy)
     if reason:
         return Decision("stop", reason=reason)
@@ -67,8 +92,6 @@ def decide(
 
 
 def _why_not(error: MetaAgentError, attempt: int, policy: RetryPolicy) -> str:
-    if isinstance(error, OutcomeUnknownError):
-        return "the write may have happened: reconcile before resending"
     if not isinstance(error, RateLimitedError | TransientError | TransportError):
         return f"{error.kind} errors are not retried"
     if isinstance(error, ApiError) and error.code in NEVER_RETRY_CODES:

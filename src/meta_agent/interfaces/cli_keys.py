@@ -70,9 +70,10 @@ def list_keys(
 ) -> None:
     """The keys in the keys file: id, name, role, accounts, actions, revoked (never secrets)."""
     store = _store(keys_file or _default_file(config, as_json=as_json), as_json=as_json)
+    records = store.keys()
     rows = [
         {"id": k.id, "name": k.name, "role": k.role.value, "revoked": k.revoked, **_scope(k)}
-        for k in store.keys()
+        for k in records
     ]
     if as_json:
         print_json(rows)
@@ -95,7 +96,8 @@ def revoke(
     """Revoke a key: it is refused from the next request on (services re-read the file)."""
     path = keys_file or _default_file(config, as_json=as_json)
     store = _store(path, as_json=as_json)
-    found = next((k for k in store.keys() if k.id == key_id), None)
+    records = store.keys()
+    found = next((k for k in records if k.id == key_id), None)
     if found is None:
         from meta_agent.errors import RequestValidationError
 

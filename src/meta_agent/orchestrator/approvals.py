@@ -182,5 +182,7 @@ class ApprovalDesk:
             return await self.orchestrator.answer(record.id)
         with acting_as(journaled_principal(record), record.id):
             await self.store.finish_workflow(record.id, WorkflowStatus.FAILED, error=error)
-            await self.engine.rollback(record.id, workflow_prefix(record.request_id))
+            await self.engine.rollback(
+                record.id, workflow_prefix(record.account_id, record.request_id)
+            )
         return await self.orchestrator.answer(record.id)

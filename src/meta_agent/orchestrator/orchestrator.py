@@ -86,7 +86,9 @@ class Orchestrator:
         workflow = WORKFLOWS[request.action]
         with acting_as(journaled_principal(record)):
             plan = await workflow.prepare(request, self.env)
-            ctx = await self.engine.context(workflow_id, workflow_prefix(record.request_id))
+            ctx = await self.engine.context(
+                workflow_id, workflow_prefix(record.account_id, record.request_id)
+            )
             return await self._run(ctx, request, workflow, plan)
 
     async def rollback(self, workflow_id: str) -> OrchestratorResponse:
@@ -97,7 +99,9 @@ class Orchestrator:
         """
         record = await self._record(workflow_id)
         with acting_as(journaled_principal(record), workflow_id):
-            finished = await self.engine.rollback(workflow_id, workflow_prefix(record.request_id))
+            finished = await self.engine.rollback(
+                workflow_id, workflow_prefix(record.account_id, record.request_id)
+            )
         return _response(finished, replayed=False)
 
     async def answer(self, workflow_id: str) -> OrchestratorResponse:
@@ -137,7 +141,7 @@ class Orchestrator:
             request.action,
             request.account_id,
             request.journal_form(),
-            workflow_prefix(request_id),
+            workflow_prefix(request.account_id, request_id),
             principal=principal.journal_form(),
         )
         if isinstance(begun, WorkflowRecord):

@@ -29,8 +29,8 @@ from meta_agent.gate.policy import PolicyBook
 from meta_agent.graph.client import GraphClient
 from meta_agent.graph.settings import GraphSettings
 from meta_agent.observability import metrics
-from meta_agent.orchestrator.env import Env
 from meta_agent.orchestrator.engine import approval_summary
+from meta_agent.orchestrator.env import Env
 from meta_agent.orchestrator.orchestrator import Orchestrator
 from meta_agent.orchestrator.requests import OrchestratorRequest, OrchestratorResponse
 from meta_agent.principals import LOCAL_OPERATOR, Principal

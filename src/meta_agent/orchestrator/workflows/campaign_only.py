@@ -68,7 +68,11 @@ async def prepare(request: OrchestratorRequest, env: Env) -> Plan:
         resolve_targeting(env, account_id, data.adsets),
     )
     return Plan(
-        account_id, currency, data, workflow_prefix(request.journal_id), targeting["adsets"]
+        account_id,
+        currency,
+        data,
+        workflow_prefix(request.account_id, request.journal_id),
+        targeting["adsets"],
     )
 
 

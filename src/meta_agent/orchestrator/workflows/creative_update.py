@@ -93,7 +93,9 @@ async def prepare(request: OrchestratorRequest, env: Env) -> Plan:
     old = ad.creative.id if ad.creative is not None else None
     if data.creative_id is not None and data.creative_id == old:
         raise _refused("data.creative_id", f"the ad already shows creative {old}; nothing to do")
-    return Plan(account_id, data.ad_id, old, data, workflow_prefix(request.journal_id))
+    return Plan(
+        account_id, data.ad_id, old, data, workflow_prefix(request.account_id, request.journal_id)
+    )
 
 
 def check_references(data: CreativeUpdateData) -> None:

@@ -88,7 +88,7 @@ async def prepare(request: OrchestratorRequest, env: Env) -> Plan:
         resolve_targeting(env, account_id, data.adsets),
         _check_images(env, account_id, data),
     )
-    prefix = workflow_prefix(request.journal_id)
+    prefix = workflow_prefix(request.account_id, request.journal_id)
     return Plan(account_id, currency, data, prefix, targeting["adsets"], images)
 
 
