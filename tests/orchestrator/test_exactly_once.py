@@ -21,16 +21,17 @@ import httpx2
 import pytest
 from pydantic import SecretStr
 
-from meta_agent.agents.keys import key_of
+from meta_agent.agents.keys import key_of, workflow_key, workflow_prefix
 from meta_agent.cache import MemoryCache
 from meta_agent.graph.client import GraphClient
 from meta_agent.graph.guard import UNGUARDED
 from meta_agent.graph.settings import GraphSettings
 from meta_agent.orchestrator.env import Env
 from meta_agent.orchestrator.orchestrator import Orchestrator
+from meta_agent.principals import LOCAL_OPERATOR, acting_as
 from meta_agent.sandbox import ManualClock, Sandbox, parse_fault_spec
 from meta_agent.store.sql import SqlJournal
-from tests.conftest import TOKEN, VERSION, LiveServer
+from tests.conftest import INR_ACCOUNT, TOKEN, VERSION, LiveServer
 from tests.orchestrator.conftest import full_campaign_request, live_objects
 
 Scope = MutableMapping[str, Any]
@@ -178,3 +179,52 @@ async def test_a_lost_answer_to_the_rollback_batch_is_verified_not_left_failed(
     response = await orchestrator.execute(full_campaign_request("lost-rollback"))
     assert response.status == "ROLLED_BACK", response.error
     assert await live_objects(client) == []
+
+
+async def test_adoption_claims_only_an_object_under_its_own_parent(
+    orchestrator: Orchestrator, client: httpx2.AsyncClient, sandbox: Sandbox, graph_client: Any
+) -> None:
+    """A planted ad set carrying our key under another campaign is never adopted as ours."""
+    request = full_campaign_request("adopt-1", images=2, adsets=1, ads_per_adset=1)
+    key = workflow_key(workflow_prefix(INR_ACCOUNT, "adopt-1"), "adset0")
+    with acting_as(LOCAL_OPERATOR):
+        planted = await _plant(graph_client, key)
+    sandbox.faults.replace(parse_fault_spec("drop_after_commit:method=POST,path=,nth=1"))
+    response = await orchestrator.execute(request)
+    assert response.status == "COMPLETED", response.error
+    assert response.result is not None
+    ours = response.result["adsets"][0]["id"]
+    assert ours != planted["id"]
+    adsets = {o["id"]: o for o in await live_objects(client, ("adset",))}
+    assert adsets[ours]["campaign_id"] == response.result["campaign"]["id"]
+    assert planted["id"] in adsets  # left alone
+
+
+async def _plant(graph: Any, key: str) -> dict[str, Any]:
+    """An ad set carrying ``key`` under a campaign of its own (someone else's, in effect)."""
+    other = await graph.post(
+        f"{INR_ACCOUNT}/campaigns",
+        {
+            "name": "Other",
+            "objective": "OUTCOME_TRAFFIC",
+            "status": "PAUSED",
+            "special_ad_categories": [],
+            "is_adset_budget_sharing_enabled": False,
+        },
+    )
+    return await graph.post(
+        f"{INR_ACCOUNT}/adsets",
+        {
+            "name": f"Impostor [ma:{key}]",
+            "campaign_id": other["id"],
+            "daily_budget": 50_000,
+            "billing_event": "IMPRESSIONS",
+            "optimization_goal": "LINK_CLICKS",
+            "bid_strategy": "LOWEST_COST_WITHOUT_CAP",
+            "targeting": {
+                "geo_locations": {"countries": ["IN"]},
+                "targeting_automation": {"advantage_audience": 0},
+            },
+            "status": "PAUSED",
+        },
+    )

@@ -103,12 +103,22 @@ def untagged(name: str) -> str:
     return _TAG.sub("", name)
 
 
+_PARENT = {"adsets": ("campaign_id",), "ads": ("adset_id",)}
+
+
 class TaggedObject(GraphModel):
     """An ad object found by the tag in its name."""
 
     id: str
     name: str = ""
     status: str | None = None
+    campaign_id: str | None = None
+    adset_id: str | None = None
+
+    @property
+    def parent_id(self) -> str | None:
+        """The object it hangs from: an ad set's campaign, an ad's ad set."""
+        return self.adset_id or self.campaign_id
 
     @property
     def key(self) -> str | None:
@@ -132,7 +142,7 @@ async def list_tagged(
         f"{act(account_id)}/{edge}",
         {"filtering": filtering},
         model=TaggedObject,
-        fields=("id", "name", "status"),
+        fields=("id", "name", "status", *_PARENT.get(edge, ())),
         page_size=200,
     )
     # Filtered again here: the server's filter narrows the listing, this makes it exact.

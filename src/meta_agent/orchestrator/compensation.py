@@ -58,7 +58,7 @@ class GraphCompensator:
             *(list_tagged(self.graph, account_id, edge, prefix) for edge in EDGES.values())
         )
         return [
-            Found(kind, item.key, item.id)
+            Found(kind, item.key, item.id, item.parent_id)
             for kind, listing in zip(EDGES, listings, strict=True)
             for item in listing
             if item.key is not None

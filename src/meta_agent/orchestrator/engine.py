@@ -67,11 +67,12 @@ class Planned:
 
 @dataclass(frozen=True)
 class Found:
-    """An object found on Meta by its idempotency key."""
+    """An object found on Meta by its idempotency key (and what it hangs from, if anything)."""
 
     kind: str
     key: str
     object_id: str
+    parent_id: str | None = None
 
 
 @dataclass(frozen=True)

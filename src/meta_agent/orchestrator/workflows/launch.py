@@ -17,13 +17,17 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import structlog
+
 from meta_agent.errors import DependencyFailedError, MetaAgentError, OutcomeUnknownError
 from meta_agent.gate.policy import money
 from meta_agent.graph.batch import BatchBuilder, BatchResults, ref
 from meta_agent.graph.services._base import act
-from meta_agent.orchestrator.engine import Planned, StepRun
+from meta_agent.orchestrator.engine import Found, Planned, StepRun
 from meta_agent.orchestrator.env import Env
 from meta_agent.store.journal import NewResource
+
+log = structlog.get_logger("meta_agent.launch")
 
 # How many times an item whose answer was lost (and which was not found on Meta) is sent.
 MAX_SENDS = 2
@@ -139,13 +143,36 @@ async def _collect(
 async def _adopt(
     run: StepRun, env: Env, account_id: str, state: Launch, unknown: Sequence[LaunchItem]
 ) -> None:
-    """Look for lost-answer items on Meta by key; journal and keep the ones found."""
+    """Look for lost-answer items on Meta by key; journal and keep the ones found.
+
+    An object is adopted only if it proves to be ours: the whole key (105 bits), found on this
+    account, and hanging from the parent this launch made (an ad set's campaign, an ad's ad
+    set), so no other workflow's object is ever claimed.
+    """
     wanted = {item.key: item for item in unknown}
     for found in await env.compensator.find(account_id, run.ctx.prefix):
         item = wanted.get(found.key)
-        if item is not None:
-            state.ids[item.label] = found.object_id
-            await run.created(item.kind, found.object_id, details={"label": item.label})
+        if item is None:
+            continue
+        if not _same_parent(item, found, state):
+            log.warning("launch.adoption_refused", label=item.label, object_id=found.object_id)
+            continue
+        del wanted[found.key]  # one object per planned item, the first that proves ours
+        state.ids[item.label] = found.object_id
+        await run.created(item.kind, found.object_id, details={"label": item.label})
+
+
+_PARENT_KIND = {"adset": "campaign", "ad": "adset"}
+
+
+def _same_parent(item: LaunchItem, found: Found, state: Launch) -> bool:
+    """Whether ``found`` hangs from the object this launch made for ``item``'s parent."""
+    parent_kind = _PARENT_KIND.get(item.kind)
+    if parent_kind is None or found.parent_id is None:
+        return True
+    kinds = {other.label: other.kind for other in state.items}
+    parents = [state.ids[n] for n in item.needs if kinds.get(n) == parent_kind and n in state.ids]
+    return not parents or found.parent_id in parents
 
 
 def plan_view(
