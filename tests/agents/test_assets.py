@@ -19,6 +19,7 @@ from starlette.routing import Route
 
 from meta_agent.agents.assets import AssetAgent, ImageAsset, Placement, VideoAsset
 from meta_agent.cache.memory import MemoryCache
+from meta_agent.egress import EgressPolicy, IPAddress
 from meta_agent.errors import RequestValidationError
 from meta_agent.graph.client import GraphClient
 from meta_agent.graph.transport import DownloadError
@@ -386,4 +387,73 @@ async def test_a_remote_caller_cannot_make_the_server_fetch_from_its_own_network
     with pytest.raises(RequestValidationError) as caught:
         await agent.upload_image(INR_ACCOUNT, {"url": "http://127.0.0.1:9/metadata.png"})
     assert caught.value.field == "asset.url"
-    assert "not public" in caught.value.message
+    assert "a loopback address; meta-agent fetches only public addresses" in caught.value.message
+
+
+def public_cdn(names: dict[str, str]) -> EgressPolicy:
+    """A guard resolving ``names`` locally; the public-looking 93.184.216.34 is dialed on loopback."""
+
+    async def resolve(host: str, port: int) -> list[str]:
+        return [names[host]]
+
+    def dial(address: IPAddress) -> str:
+        return "127.0.0.1" if str(address) == "93.184.216.34" else str(address)
+
+    return EgressPolicy(resolver=resolve, dial=dial)
+
+
+async def test_a_remote_callers_image_url_is_fetched_from_the_checked_address(
+    graph_client: GraphClient,
+) -> None:
+    """A remote caller's public image URL is downloaded, dialed at the address the guard checked."""
+    content = picture(shade=70)
+    hosts: list[str] = []
+
+    async def serve(request: Request) -> Response:
+        hosts.append(request.headers["host"])
+        return Response(content)
+
+    with LiveServer(Starlette(routes=[Route("/{name}", serve)])) as server:
+        port = server.url.rsplit(":", 1)[1]
+        egress = public_cdn({"cdn.test": "93.184.216.34"})
+        agent = AssetAgent(graph_client, local_files=False, egress=egress)
+        result = await agent.upload_image(INR_ACCOUNT, {"url": f"http://cdn.test:{port}/a.png"})
+    assert result.hash == md5(content)
+    assert hosts == [f"cdn.test:{port}"]
+
+
+async def test_a_remote_callers_redirect_to_loopback_is_refused_naming_the_field(
+    graph_client: GraphClient,
+) -> None:
+    """A public image URL that redirects to loopback is refused at the hop, naming asset.url."""
+    reached: list[str] = []
+
+    async def redirect(request: Request) -> Response:
+        return Response(status_code=302, headers={"location": "http://127.0.0.1:9/admin"})
+
+    async def admin(request: Request) -> Response:
+        reached.append(request.url.path)
+        return Response(b"")
+
+    routes = [Route("/a.png", redirect), Route("/admin", admin)]
+    with LiveServer(Starlette(routes=routes)) as server:
+        port = server.url.rsplit(":", 1)[1]
+        agent = AssetAgent(
+            graph_client, local_files=False, egress=public_cdn({"cdn.test": "93.184.216.34"})
+        )
+        with pytest.raises(RequestValidationError, match="a redirect from") as caught:
+            await agent.upload_image(INR_ACCOUNT, {"url": f"http://cdn.test:{port}/a.png"})
+    assert caught.value.field == "asset.url"
+    assert reached == []
+
+
+async def test_a_remote_callers_video_url_on_a_private_address_is_refused(
+    graph_client: GraphClient, sandbox: Sandbox
+) -> None:
+    """A remote caller's video file_url on the metadata address never reaches Meta."""
+    agent = AssetAgent(graph_client, local_files=False)
+    asset = {"url": "http://169.254.169.254/latest/v.mp4", "title": "x"}
+    with pytest.raises(RequestValidationError, match="link-local") as caught:
+        await agent.upload_video(INR_ACCOUNT, asset)
+    assert caught.value.field == "asset.url"
+    assert sandbox.counters.total == 0

@@ -51,6 +51,7 @@ def _request(tmp_path: Path) -> Path:
     return path
 
 
+@pytest.mark.timeout(180)
 def test_a_held_launch_exits_5_and_only_another_approver_releases_it(
     tmp_path: Path, env: dict[str, str]
 ) -> None:

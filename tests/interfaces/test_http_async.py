@@ -74,7 +74,8 @@ def hook_url(receiver: Receiver) -> Iterator[str]:
 async def harness(
     app: Starlette, clock: ManualClock, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> AsyncIterator[Harness]:
-    """The HTTP service (3 callback attempts) over a service on the in-process sandbox."""
+    """The HTTP service (3 callback attempts, loopback receivers allowed) on the sandbox."""
+    monkeypatch.setenv("META_AGENT_SERVICE__EGRESS_ALLOW_LOOPBACK", "true")
     async with open_harness(app, clock, tmp_path, monkeypatch, webhook_attempts=3) as built:
         yield built
 

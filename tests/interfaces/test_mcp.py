@@ -13,8 +13,7 @@ from typing import Any
 
 import httpx2
 import pytest
-from mcp import ClientSession
-from mcp.shared.memory import create_connected_server_and_client_session
+from mcp import Client
 from mcp.types import CallToolResult, TextContent
 from PIL import Image
 from starlette.applications import Starlette
@@ -35,7 +34,15 @@ WRITES = {
     "resume_workflow",
     "rollback_workflow",
 }
-READS = {"get_insights", "performance_report", "workflow_status", "list_workflows", "health"}
+READS = {
+    "get_insights",
+    "performance_report",
+    "workflow_status",
+    "list_workflows",
+    "list_approvals",
+    "wait_for_approval",
+    "health",
+}
 CREATES = ("create_full_campaign", "create_campaign")
 
 
@@ -61,9 +68,9 @@ def isolate_settings(monkeypatch: pytest.MonkeyPatch, data_dir: Path) -> None:
 
 
 @asynccontextmanager
-async def connected(service: MetaAgentService) -> AsyncIterator[ClientSession]:
-    """An initialized MCP client session talking to the server in memory."""
-    async with create_connected_server_and_client_session(build_server(service)) as session:
+async def connected(service: MetaAgentService) -> AsyncIterator[Client]:
+    """An MCP client talking to the server in process (stdio's access: the local operator)."""
+    async with Client(build_server(service)) as session:
         yield session
 
 
@@ -74,8 +81,8 @@ def text_of(result: CallToolResult) -> str:
 
 def structured(result: CallToolResult) -> dict[str, Any]:
     """The structured content of a tool result (asserting there is some)."""
-    assert result.structuredContent is not None, text_of(result)
-    return result.structuredContent
+    assert result.structured_content is not None, text_of(result)
+    return result.structured_content
 
 
 def adset(name: str = "Adults") -> dict[str, Any]:
@@ -122,7 +129,7 @@ def full_data() -> dict[str, Any]:
     }
 
 
-async def create(session: ClientSession, tool: str, **arguments: Any) -> CallToolResult:
+async def create(session: Client, tool: str, **arguments: Any) -> CallToolResult:
     """Call a create tool on the INR account with ``arguments``."""
     return await session.call_tool(tool, {"account_id": INR_ACCOUNT, **arguments})
 
@@ -144,13 +151,13 @@ async def test_every_action_is_a_tool_with_its_hints(service: MetaAgentService) 
     for name in WRITES:
         hints = tools[name].annotations
         assert hints is not None
-        assert (hints.readOnlyHint, hints.destructiveHint) == (False, True), name
+        assert (hints.read_only_hint, hints.destructive_hint) == (False, True), name
     for name in READS:
         hints = tools[name].annotations
         assert hints is not None
-        assert (hints.readOnlyHint, hints.idempotentHint) == (True, True), name
-    assert tools["create_campaign"].annotations.idempotentHint is True  # type: ignore[union-attr]
-    assert tools["resume_workflow"].annotations.idempotentHint is False  # type: ignore[union-attr]
+        assert (hints.read_only_hint, hints.idempotent_hint) == (True, True), name
+    assert tools["create_campaign"].annotations.idempotent_hint is True  # type: ignore[union-attr]
+    assert tools["resume_workflow"].annotations.idempotent_hint is False  # type: ignore[union-attr]
 
 
 async def test_create_tools_tell_a_model_about_paused_dry_run_and_ids(
@@ -166,21 +173,34 @@ async def test_create_tools_tell_a_model_about_paused_dry_run_and_ids(
         assert not description.startswith(" "), "docstring indentation leaked"
 
 
+async def test_no_tool_lets_a_model_approve_its_own_spending(service: MetaAgentService) -> None:
+    """No tool takes approved_by; activation is said to come back PENDING_APPROVAL at times."""
+    async with connected(service) as session:
+        tools = {tool.name: tool for tool in (await session.list_tools()).tools}
+    for tool in tools.values():
+        assert "approved_by" not in tool.input_schema["properties"], tool.name
+        assert "approved_by" not in (tool.description or ""), tool.name
+    activate = tools["create_campaign"].input_schema["properties"]["activate"]["description"]
+    assert "PENDING_APPROVAL" in activate
+    assert "cannot approve your own request" in activate
+    assert "PENDING_APPROVAL" in (tools["create_full_campaign"].description or "")
+
+
 async def test_every_tool_declares_structured_output(service: MetaAgentService) -> None:
     """Each tool has an output schema; writing tools return the orchestrator's response."""
     async with connected(service) as session:
         tools = (await session.list_tools()).tools
     for tool in tools:
-        assert tool.outputSchema is not None, tool.name
+        assert tool.output_schema is not None, tool.name
         if tool.name in WRITES:
-            assert {"workflow_id", "status", "error"} <= set(tool.outputSchema["properties"])
+            assert {"workflow_id", "status", "error"} <= set(tool.output_schema["properties"])
 
 
 async def test_data_is_described_by_the_actions_own_schema(service: MetaAgentService) -> None:
     """create_campaign's data lists campaign and ad sets, each $ref resolving at the root."""
     async with connected(service) as session:
         tools = {tool.name: tool for tool in (await session.list_tools()).tools}
-    schema = tools["create_campaign"].inputSchema
+    schema = tools["create_campaign"].input_schema
     data = schema["properties"]["data"]
     assert data["required"] == ["campaign", "adsets"]
     refs = {ref.rsplit("/", 1)[1] for ref in _refs(schema)}
@@ -207,7 +227,7 @@ async def test_create_campaign_creates_it_paused(
     async with connected(service) as session:
         result = await create(session, "create_campaign", data=campaign_data(), request_id="r1")
     body = structured(result)
-    assert result.isError is False
+    assert result.is_error is False
     assert (body["status"], body["action"], body["request_id"]) == (
         "COMPLETED",
         "create_campaign",
@@ -280,7 +300,7 @@ async def test_get_insights_returns_rows(service: MetaAgentService) -> None:
             {"object_id": INR_ACCOUNT, "level": "account", "fields": ["impressions", "spend"]},
         )
     body = structured(result)
-    assert result.isError is False, text_of(result)
+    assert result.is_error is False, text_of(result)
     assert body["count"] == len(body["rows"])
     assert all(row["account_id"] == INR_ACCOUNT.removeprefix("act_") for row in body["rows"])
 
@@ -302,7 +322,7 @@ async def test_a_bad_field_is_an_error_result_naming_it(service: MetaAgentServic
     del data["adsets"][0]["optimization_goal"]
     async with connected(service) as session:
         result = await create(session, "create_campaign", data=data)
-    assert result.isError is True
+    assert result.is_error is True
     text = text_of(result)
     assert "field: data.adsets[0].optimization_goal" in text
     assert "nothing was sent to Meta" in text
@@ -312,7 +332,7 @@ async def test_a_missing_account_is_named(service: MetaAgentService) -> None:
     """create_campaign without account_id names account_id and what it should look like."""
     async with connected(service) as session:
         result = await session.call_tool("create_campaign", {"data": campaign_data()})
-    assert result.isError is True
+    assert result.is_error is True
     assert "account_id" in text_of(result)
     assert "act_" in text_of(result)
 
@@ -323,7 +343,7 @@ async def test_arguments_outside_the_schema_name_the_argument(service: MetaAgent
         result = await session.call_tool(
             "get_insights", {"object_id": INR_ACCOUNT, "level": "galaxy"}
         )
-    assert result.isError is True
+    assert result.is_error is True
     text = text_of(result)
     assert text.startswith("invalid arguments: level:")
     assert "input_value" not in text
@@ -333,7 +353,7 @@ async def test_an_unknown_workflow_names_workflow_id(service: MetaAgentService) 
     """workflow_status of an id the journal does not hold is an error result naming the field."""
     async with connected(service) as session:
         result = await session.call_tool("workflow_status", {"workflow_id": "nope"})
-    assert result.isError is True
+    assert result.is_error is True
     assert "field: workflow_id" in text_of(result)
 
 
@@ -345,7 +365,7 @@ async def test_a_failed_workflow_returns_its_structured_response(
     assert (await client.post("/_sandbox/faults", json={"spec": spec})).status_code == 200
     async with connected(service) as session:
         result = await create(session, "create_campaign", data=campaign_data(), request_id="x")
-    assert result.isError is True
+    assert result.is_error is True
     body = structured(result)
     assert body["status"] == "ROLLED_BACK"
     assert body["error"]["cause"]["kind"] == "transient"
@@ -361,7 +381,7 @@ async def test_performance_report_is_structured(service: MetaAgentService) -> No
             {"object_id": INR_ACCOUNT, "level": "account", "date_preset": "last_7d"},
         )
     body = structured(result)
-    assert result.isError is False, text_of(result)
+    assert result.is_error is False, text_of(result)
     assert (body["object_id"], body["currency"]) == (INR_ACCOUNT, "INR")
     assert body["summary"]["spend"]["currency"] == "INR"
 
@@ -379,7 +399,7 @@ async def test_a_period_given_twice_names_the_field(service: MetaAgentService) -
                 "time_range": span,
             },
         )
-    assert result.isError is True
+    assert result.is_error is True
     assert "field: time_range" in text_of(result)
     assert "exactly one of date_preset" in text_of(result)
 
@@ -390,6 +410,33 @@ async def test_an_unknown_insights_field_names_the_argument(service: MetaAgentSe
         result = await session.call_tool(
             "get_insights", {"object_id": INR_ACCOUNT, "level": "account", "fields": ["impresions"]}
         )
-    assert result.isError is True
+    assert result.is_error is True
     assert "field: fields\n" in text_of(result)
     assert "did you mean 'impressions'" in text_of(result)
+
+
+async def test_an_agent_sees_and_waits_on_an_approval_but_cannot_decide_it(
+    app: Starlette, clock: ManualClock, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A held activation is listed and waited on over MCP; no tool can approve it."""
+    isolate_settings(monkeypatch, tmp_path)
+    policies = {"accounts": {INR_ACCOUNT: {"activation_requires_approval": True}}}
+    held_service = await MetaAgentService.open(
+        load_settings(policies=policies), sandbox_app=app, now=clock.now, sleep=clock.sleep
+    )
+    try:
+        async with connected(held_service) as session:
+            tools = {tool.name for tool in (await session.list_tools()).tools}
+            made = await create(
+                session, "create_campaign", data=campaign_data(), request_id="h1", activate=True
+            )
+            assert structured(made)["status"] == "PENDING_APPROVAL", text_of(made)
+            listed_ = structured(await session.call_tool("list_approvals", {}))
+            waited = await session.call_tool(
+                "wait_for_approval", {"approval_id": listed_["approvals"][0]["id"], "seconds": 0}
+            )
+    finally:
+        await held_service.aclose()
+    assert not {name for name in tools if "approve" in name or "reject" in name}
+    assert listed_["count"] == 1
+    assert structured(waited)["status"] == "PENDING"

@@ -39,10 +39,10 @@ async def test_stdio_server_answers_a_client(tmp_path: Path) -> None:
             tools = {tool.name for tool in (await session.list_tools()).tools}
             health = await session.call_tool("health", {})
             workflows = await session.call_tool("list_workflows", {"limit": 5})
-    assert info.serverInfo.name == "meta-agent"
+    assert info.server_info.name == "meta-agent"
     assert {"create_full_campaign", "health", "list_workflows"} <= tools
-    assert health.structuredContent is not None
-    assert health.structuredContent["mode"] == "sandbox"
-    assert health.structuredContent["status"] == "healthy", health.structuredContent
-    assert workflows.structuredContent == {"workflows": [], "count": 0}
+    assert health.structured_content is not None
+    assert health.structured_content["mode"] == "sandbox"
+    assert health.structured_content["status"] == "healthy", health.structured_content
+    assert workflows.structured_content == {"workflows": [], "count": 0}
     assert (tmp_path / "journal.db").exists(), "the journal lives in META_AGENT_DATA_DIR"

@@ -12,9 +12,8 @@ import hashlib
 import json
 import random
 from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, MutableMapping
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import httpx2
@@ -73,15 +72,6 @@ class CommitThenFail:
         path = str(scope["path"]).strip("/").split("/", 1)
         rest = path[1] if len(path) > 1 else ""
         return fnmatch.fnmatch(rest, self.path)
-
-
-@pytest.fixture
-async def journal(tmp_path: Path) -> AsyncIterator[SqlJournal]:
-    """A SQLite journal in a temporary file."""
-    store = SqlJournal(f"sqlite:///{tmp_path / 'journal.db'}")
-    await store.open()
-    yield store
-    await store.close()
 
 
 def _orchestrator(graph: GraphClient, journal: SqlJournal) -> Orchestrator:

@@ -16,8 +16,9 @@ bodies to decode). Content addressing also makes a dropped upload safe to reconc
 hashes up, send only what is missing.
 
 Image URLs: Meta's ``adimages`` edge takes no URL (reference §3.5), so the agent downloads the
-file itself (``graph.transport.download``, a client apart from the Graph one, capped at the
-30 MB limit) and uploads the bytes; a video URL goes to Meta as ``file_url``, which Meta fetches.
+file itself (``graph.transport.download``, a client apart from the Graph one, through the
+egress guard, capped at the 30 MB limit) and uploads the bytes; a video URL goes to Meta as
+``file_url``, which Meta fetches (for a remote caller it is checked by the guard first).
 """
 
 from __future__ import annotations
@@ -52,12 +53,12 @@ from meta_agent.agents.media import (
 )
 from meta_agent.cache.base import Cache
 from meta_agent.concurrency import gather2, gather_all
+from meta_agent.egress import EgressPolicy
 from meta_agent.errors import ApiError, OutcomeUnknownError, RequestValidationError
 from meta_agent.graph.client import GraphClient
 from meta_agent.graph.models import AdImage
 from meta_agent.graph.services._base import act
 from meta_agent.graph.transport import DownloadError, download
-from meta_agent.netguard import PrivateAddressError, require_public
 
 log = structlog.get_logger("meta_agent.agents.assets")
 
@@ -120,13 +121,18 @@ class AssetAgent:
         max_concurrency: int = 4,
         cache_ttl: float = CACHE_TTL,
         local_files: bool = True,
+        egress: EgressPolicy | None = None,
     ) -> None:
         """``local_files=False`` (a remote caller: HTTP, MCP over HTTP) refuses ``path``
-        assets and image URLs whose host is not public: the caller must not make the server
-        read its own files or its own network."""
+        assets, and image and video URLs ``egress`` refuses (default: public addresses
+        only): the caller must not make the server read its own files or its own network.
+        A local caller's URLs are fetched through the same guard, admitting every address.
+        ``fetch`` replaces the downloader (tests); a remote caller's URL is checked first."""
         self._graph = graph
         self._cache = cache
-        self._fetch = fetch or _download
+        self._fetch = fetch
+        egress = egress or EgressPolicy()
+        self._egress = egress if not local_files else egress.local()
         self._image_rules = image_rules or ImageRules()
         self._video_rules = video_rules or VideoRules()
         self._limit = asyncio.Semaphore(max_concurrency)
@@ -246,16 +252,21 @@ class AssetAgent:
             self._check_local(f"{field}.path")
             return f"{field}.path", await _read_file(asset.path, f"{field}.path", limit)
         url_field = f"{field}.url"
-        if not self._local_files:
-            await _require_public(str(asset.url), url_field)
         try:
-            return url_field, await self._fetch(str(asset.url), limit)
+            return url_field, await self._download(str(asset.url), limit, url_field)
         except DownloadError as error:
             raise RequestValidationError(
                 f"{url_field}: could not download {asset.url} ({error}); check the address "
                 "is public, or send the image as data",
                 field=url_field,
             ) from None
+
+    async def _download(self, url: str, limit: int, field: str) -> bytes:
+        if self._fetch is None:
+            return await download(url, max_bytes=limit, egress=self._egress, field=field)
+        if not self._local_files:
+            await self._egress.check(url, field)
+        return await self._fetch(url, limit)
 
     def _check_local(self, field: str) -> None:
         if not self._local_files:
@@ -376,6 +387,8 @@ class AssetAgent:
     async def _upload_video_url(
         self, account_id: str, video: VideoAsset, wait: bool
     ) -> tuple[str, str]:
+        if not self._local_files:
+            await self._egress.check(str(video.url), "asset.url")
         params = {"file_url": video.url, "title": video.title, "name": video.name}
         account = act(account_id)
         body = await self._graph.post(f"{account}/advideos", params, account=account)
@@ -384,20 +397,6 @@ class AssetAgent:
             return video_id, "processing"
         status = await self._graph.videos.wait_until_ready(video_id, account=account)
         return video_id, status.state
-
-
-async def _require_public(url: str, field: str) -> None:
-    try:
-        await require_public(url)
-    except PrivateAddressError as error:
-        raise RequestValidationError(
-            f"{field}: {error}; give a public URL, or send the image as data (base64)",
-            field=field,
-        ) from None
-
-
-async def _download(url: str, limit: int) -> bytes:
-    return await download(url, max_bytes=limit)
 
 
 async def _read_file(path: Path, field: str, limit: int) -> bytes:

@@ -4,8 +4,9 @@ The models (:class:`ImageAsset`, :class:`VideoAsset`, their results) are the Ass
 parameters; :func:`parse_asset` turns a failed validation into a ``RequestValidationError``
 whose ``field`` is the dotted path to fix.
 
-An image is decoded in full with Pillow, so a corrupt or truncated file is refused here, naming
-the asset field, instead of failing inside a multi-file upload. What Meta cannot use is an
+An image's size and its header (format, width and height) are checked before any pixel is
+decoded; then it is decoded in full with Pillow, so a corrupt or truncated file is refused here,
+naming the asset field, instead of failing inside a multi-file upload. What Meta cannot use is an
 error (format, file size, too few pixels); what Meta would crop or letterbox is a warning,
 per placement, because the ad still runs.
 
@@ -68,13 +69,20 @@ IMAGE_EXTENSIONS = frozenset({"jpg", "jpeg", "png", "gif", "bmp", "tif", "tiff",
 
 @dataclass(frozen=True)
 class ImageRules:
-    """Limits for ad images: beyond ``max_bytes`` or under the minimum size is an error."""
+    """Limits for ad images: beyond ``max_bytes`` or ``max_pixels``, or under the minimum size.
+
+    ``max_bytes`` is Meta's 30 MB maximum for an ad image file. Meta publishes no maximum
+    width or height (it scales down whatever it gets, and shows at most about 1440 px), so
+    ``max_pixels`` is this service's own: 36 megapixels (6000x6000, any camera's full-size
+    photo) decodes to at most 144 MB, where Pillow's default would admit 89 million pixels
+    (a 10 KB PNG of 9000x9000 cost 78 MB to decode).
+    """
 
     max_bytes: int = 30 * MIB
     min_width: int = 600
     min_height: int = 315
     recommended_width: int = 1080
-    max_pixels: int = Image.MAX_IMAGE_PIXELS or 89_478_485
+    max_pixels: int = 36_000_000
     ratio_tolerance: float = 0.03
 
 
@@ -130,31 +138,45 @@ def check_size(size: int, limit: int, field: str, what: str) -> None:
             f"{field}: the {what} is {size / MIB:.1f} MB, over Meta's {limit / MIB:.0f} MB "
             f"limit; compress or resize it",
             field=field,
+            limit_bytes=limit,
         )
 
 
 def _decode(content: bytes, field: str, rules: ImageRules) -> tuple[str, int, int, bool]:
-    """Format extension, width, height and whether animated, after a full decode."""
+    """Format extension, width, height and whether animated, after a full decode.
+
+    The header alone (``Image.open`` reads no pixels) is checked against the format and
+    ``rules.max_pixels`` first, so a small file declaring a huge canvas is never decoded.
+    """
     try:
         with Image.open(io.BytesIO(content)) as image:
             extension = IMAGE_FORMATS.get(image.format or "")
             if extension is None:
                 raise _unsupported(field, image.format)
             if image.width * image.height > rules.max_pixels:
-                raise RequestValidationError(
-                    f"{field}: {image.width}x{image.height} is too many pixels to decode "
-                    f"safely (over {rules.max_pixels}); resize the image",
-                    field=field,
-                )
+                raise _too_many_pixels(field, f"{image.width}x{image.height} is", rules)
             image.load()  # a full decode: truncated or corrupt data fails here, not at Meta
             return extension, image.width, image.height, bool(getattr(image, "is_animated", 0))
-    except (UnidentifiedImageError, Image.DecompressionBombError, OSError, SyntaxError,
-            ValueError, EOFError) as error:  # fmt: skip
+    except (Image.DecompressionBombWarning, Image.DecompressionBombError):
+        # Pillow's own guard, from the header, past its far larger limit (a warning, then an
+        # error at twice it): the same refusal as ours.
+        raise _too_many_pixels(field, "the image declares", rules) from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError) as error:
         raise RequestValidationError(
             f"{field}: the data is not a readable image ({error}); send a JPEG, PNG, GIF, "
             "BMP, TIFF or WebP file",
             field=field,
         ) from None
+
+
+def _too_many_pixels(field: str, what: str, rules: ImageRules) -> RequestValidationError:
+    limit = rules.max_pixels
+    return RequestValidationError(
+        f"{field}: {what} over {limit:,} pixels ({limit / 1e6:g} megapixels, the most this "
+        f"service decodes); resize it, {rules.recommended_width} px wide is what Meta shows",
+        field=field,
+        limit_pixels=limit,
+    )
 
 
 def _unsupported(field: str, kind: str | None) -> RequestValidationError:

@@ -110,6 +110,26 @@ class ServiceSettings(_Section):
     api_keys_file: Path | None = None
     webhook_secret: SecretStr | None = None
     webhook_attempts: int = Field(default=5, ge=1, le=20)
+    egress_allow_loopback: bool = Field(
+        default=False,
+        description="local development only: let image URLs and webhook callbacks reach "
+        "loopback (127.0.0.0/8, ::1); private, link-local and reserved addresses stay refused",
+    )
+    max_body_bytes: int = Field(
+        default=48 * 1024 * 1024,
+        ge=1024,
+        description="refuse larger request bodies (413); the default admits one image at "
+        "Meta's 30 MB maximum sent as base64 data, with the rest of its request",
+    )
+    max_json_depth: int = Field(
+        default=32, ge=4, le=256, description="refuse JSON bodies nested deeper (422)"
+    )
+    sync_wait_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        description="a synchronous request still running after this long is answered 202 "
+        "with where to poll, and carries on in the background",
+    )
 
 
 class SandboxSettings(_Section):

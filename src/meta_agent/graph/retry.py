@@ -10,9 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-Source = Literal["meta", "gateway", "none"]
-"""Who answered: Meta (its JSON, status below 500), something in between or a 5xx, nobody."""
-
 from meta_agent.errors import (
     ApiError,
     MetaAgentError,
@@ -21,6 +18,9 @@ from meta_agent.errors import (
     TransientError,
     TransportError,
 )
+
+Source = Literal["meta", "gateway", "none"]
+"""Who answered: Meta (its JSON, status below 500), something in between or a 5xx, nobody."""
 
 # Codes that mean "fix something first" even when Meta marks them transient (issue #3).
 NEVER_RETRY_CODES = frozenset({100, 190, 2635, *range(200, 300)})

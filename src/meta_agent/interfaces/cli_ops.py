@@ -253,12 +253,38 @@ def mcp(
     ] = Transport.stdio,
     host: Annotated[str, typer.Option(help="Interface, for --transport http.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port, for --transport http.")] = 8001,
+    no_auth: Annotated[
+        bool,
+        typer.Option(
+            "--no-auth",
+            help="For --transport http on a loopback --host only: serve without API keys "
+            "(every caller is one unauthenticated agent). Refused on any other interface.",
+        ),
+    ] = False,
     config: ConfigOpt = None,
 ) -> None:
-    """Serve meta-agent's actions as MCP tools (stdio or streamable HTTP)."""
+    """Serve meta-agent's actions as MCP tools (stdio or streamable HTTP).
+
+    stdio is for a local agent, which acts as you (the local operator).
+
+    HTTP (http://HOST:PORT/mcp) needs 'Authorization: Bearer mak_...' on every request.
+
+    The keys are the HTTP service's (service.api_keys_file; `meta-agent keys create`).
+
+    Each tool is limited to its key's actions and ad accounts; a request without one gets 401.
+
+    Without keys the server refuses to start (exit 2), unless --no-auth on a loopback host.
+    """
     settings = _settings_or_exit(config)
     runner = load_entry("meta_agent.interfaces.mcp_server", "run", "the MCP server")
-    call_entry(runner, settings=settings, transport=transport.value, host=host, port=port)
+    call_entry(
+        runner,
+        settings=settings,
+        transport=transport.value,
+        host=host,
+        port=port,
+        auth=not no_auth,
+    )
 
 
 def _settings_or_exit(config: Path | None) -> Any:

@@ -1,23 +1,31 @@
-"""The MCP server: meta-agent's actions as tools for a model, on the official ``mcp`` SDK.
+"""The MCP server: meta-agent's actions as tools for a model, on the official ``mcp`` SDK (2.x).
 
-``build_server(service)`` gives a ``FastMCP`` server whose tools (``mcp_tools.py``) each make
-one call to :class:`MetaAgentService`; ``run(settings, transport, host, port)`` opens the
-service and serves it over stdio (a client spawns ``python -m meta_agent.interfaces.mcp_server``)
-or streamable HTTP (``http://host:port/mcp``).
+``build_server(service, access)`` gives an ``MCPServer`` whose tools (``mcp_tools.py``) each
+make one call to :class:`MetaAgentService`; ``run(settings, transport, host, port)`` opens the
+service and serves it over stdio (a client spawns ``python -m meta_agent.interfaces.mcp_server``;
+the caller is the local operator) or streamable HTTP (``http://host:port/mcp``).
+
+Over HTTP every request needs ``Authorization: Bearer mak_...``, a key of the HTTP service's
+keys file (``service.api_keys_file``): without a valid one the answer is 401 and no tool runs;
+with one, each tool applies the key's actions and accounts (``mcp_auth.py``). The server
+refuses to start without keys, unless ``--no-auth`` is given and it listens on loopback only.
+HTTP is stateless (each POST stands alone, answered in JSON): protocol 2026-07-28 clients
+send their per-request envelope (``_meta``), and clients of the handshake era (2024-11-05 to
+2025-11-25) initialize first, as before; both reach the same tools.
 
 What a model sees when something goes wrong (never a protocol error):
 
-- the caller's mistake (:class:`UsageError`: a field that fails validation, a policy limit, a
-  ``request_id`` conflict; or arguments that do not fit the tool's input schema) is a tool
-  result with ``isError`` set whose text names the field and the fix; nothing was written;
+- the caller's mistake (:class:`UsageError`: a field that fails validation, a policy limit,
+  an action or account the key is not granted, a ``request_id`` conflict; or arguments that
+  do not fit the tool's input schema) is a tool result with ``isError`` set whose text names
+  the field and the fix; nothing was written;
 - Meta's error outside a workflow (:class:`ApiError`, e.g. from ``get_insights``) is an error
   result with Meta's kind, code and message (a rate limit says when to retry);
 - a workflow that ran and failed is an error result that still carries the structured
   response (``status`` ``ROLLED_BACK``..., ``error`` with its ``cause``): it ran, it failed;
 - anything else is an internal error result ("Error executing tool ..."), logged.
 
-Logs go to stderr only: on the stdio transport, stdout is the protocol. The HTTP transport has
-no authentication of its own: keep it on loopback, or put it behind a proxy that has one.
+Logs go to stderr only: on the stdio transport, stdout is the protocol.
 """
 
 from __future__ import annotations
@@ -32,14 +40,18 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 import structlog
-from mcp.server.fastmcp import FastMCP
-from mcp.server.fastmcp.exceptions import ToolError
-from mcp.server.fastmcp.tools import Tool
-from mcp.types import ContentBlock, ToolAnnotations
-from pydantic import BaseModel, ValidationError
+import uvicorn
+from mcp.server.auth.settings import AuthSettings
+from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.mcpserver.exceptions import ToolError
+from mcp.server.mcpserver.tools import Tool
+from mcp.types import CallToolResult, InputRequiredResult, ToolAnnotations
+from pydantic import AnyHttpUrl, BaseModel, ValidationError
+from starlette.applications import Starlette
 
 from meta_agent.config import Settings, load_settings
 from meta_agent.errors import (
+    AccessDeniedError,
     ApiError,
     ConfigError,
     ConflictError,
@@ -49,6 +61,7 @@ from meta_agent.errors import (
     RequestValidationError,
     UsageError,
 )
+from meta_agent.interfaces.mcp_auth import Access, ApiKeyVerifier, access_for
 from meta_agent.interfaces.mcp_tools import MetaAgentTools
 from meta_agent.observability.logging import configure_logging
 from meta_agent.orchestrator.workflows.bulk import BulkData
@@ -62,13 +75,15 @@ from meta_agent.service import MetaAgentService
 log = structlog.get_logger("meta_agent.mcp")
 
 Transport = Literal["stdio", "http"]
-LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
 EXIT_USAGE = 2
+PATH = "/mcp"
 
 INSTRUCTIONS = """\
 meta-agent runs Meta (Facebook and Instagram) advertising through the Marketing API.
 Start with `health`: its `mode` says whether calls reach Meta ('live') or the offline sandbox.
 Writing tools create everything PAUSED; nothing spends money unless you pass activate=true.
+The account's policy may hold an activation or a budget raise: the status is then
+PENDING_APPROVAL until a person approves it; you cannot approve your own request.
 Call a writing tool with dry_run=true first (nothing is created), then again without it, and
 always pass your own request_id: repeating a request_id returns the first outcome and never
 acts twice. Budgets are integers in the currency's minor unit (50000 = 500.00 INR).
@@ -80,8 +95,12 @@ _HINTS: tuple[tuple[type[UsageError], str], ...] = (
     (RequestValidationError, "Fix that field and call again; nothing was sent to Meta."),
     (
         PolicyViolationError,
-        "The account's policy refuses this: stay within the limit, or pass approved_by where "
-        "the policy asks for approval. Nothing was sent to Meta.",
+        "The account's policy refuses this: stay within the limit. Nothing was sent to Meta.",
+    ),
+    (
+        AccessDeniedError,
+        "Your API key is not granted this: use an account and action it may use, or ask the "
+        "server's operator. Nothing was sent to Meta.",
     ),
     (ConflictError, "Use another request_id, or look the workflow up with workflow_status."),
     (ConfigError, "This is the server's configuration, not your request: tell its operator."),
@@ -100,12 +119,15 @@ class ToolSpec:
 
 def _writes(*, idempotent: bool = True) -> ToolAnnotations:
     return ToolAnnotations(
-        readOnlyHint=False, destructiveHint=True, idempotentHint=idempotent, openWorldHint=True
+        read_only_hint=False,
+        destructive_hint=True,
+        idempotent_hint=idempotent,
+        open_world_hint=True,
     )
 
 
 def _reads(*, open_world: bool) -> ToolAnnotations:
-    return ToolAnnotations(readOnlyHint=True, idempotentHint=True, openWorldHint=open_world)
+    return ToolAnnotations(read_only_hint=True, idempotent_hint=True, open_world_hint=open_world)
 
 
 CATALOGUE: tuple[ToolSpec, ...] = (
@@ -119,42 +141,53 @@ CATALOGUE: tuple[ToolSpec, ...] = (
     ToolSpec("performance_report", "Performance report", _reads(open_world=True)),
     ToolSpec("workflow_status", "Show a workflow", _reads(open_world=False)),
     ToolSpec("list_workflows", "List workflows", _reads(open_world=False)),
+    ToolSpec("list_approvals", "List approvals", _reads(open_world=False)),
+    ToolSpec("wait_for_approval", "Wait for an approval", _reads(open_world=False)),
     ToolSpec("health", "Health check", _reads(open_world=True)),
     ToolSpec("resume_workflow", "Resume a workflow", _writes(idempotent=False)),
     ToolSpec("rollback_workflow", "Roll back a workflow", _writes()),
 )
 
 
-class MetaAgentMCP(FastMCP[Any]):
-    """``FastMCP`` with meta-agent's errors turned into tool results a model can act on."""
+# The SDK wants an issuer with a token verifier; it is only used to serve OAuth routes, and
+# with no provider and no resource_server_url none is served: the keys are the whole story.
+_BEARER_ONLY = AuthSettings(issuer_url=AnyHttpUrl("http://127.0.0.1"), resource_server_url=None)
+
+
+class MetaAgentMCP(MCPServer[Any]):
+    """``MCPServer`` with meta-agent's errors turned into tool results a model can act on."""
 
     async def call_tool(
-        self, name: str, arguments: dict[str, Any]
-    ) -> Sequence[ContentBlock] | dict[str, Any]:
+        self, name: str, arguments: dict[str, Any], context: Context[Any, Any] | None = None
+    ) -> CallToolResult | InputRequiredResult:
         """Run one tool; a failure becomes an error result that names what to fix."""
         with structlog.contextvars.bound_contextvars(tool=name):
             try:
-                return await super().call_tool(name, arguments)
+                return await super().call_tool(name, arguments, context)
             except ToolError as error:
                 raise ToolError(explain(error)) from error.__cause__
 
 
-def build_server(
-    service: MetaAgentService, *, host: str = "127.0.0.1", port: int = 8001
-) -> MetaAgentMCP:
-    """The MCP server over ``service``; ``host`` and ``port`` matter to the HTTP transport only."""
-    tools = MetaAgentTools(service)
+def build_server(service: MetaAgentService, access: Access | None = None) -> MetaAgentMCP:
+    """The MCP server over ``service``; ``access`` says how callers are known (stdio's default).
+
+    With API keys (:meth:`Access.api_keys`) the SDK's bearer middleware guards the HTTP
+    endpoint (:func:`http_app`): a request without a valid key is answered 401.
+    """
+    access = access or Access.local()
+    tools = MetaAgentTools(service, access)
     # The SDK logs every request at INFO through stdlib logging; our own events say more.
     sdk_level: Literal["DEBUG", "WARNING"] = (
         "DEBUG" if service.settings.monitoring.log_level == "DEBUG" else "WARNING"
     )
+    keys = access.keys
     return MetaAgentMCP(
         name="meta-agent",
         instructions=INSTRUCTIONS,
         tools=[_tool(tools, spec) for spec in CATALOGUE],
-        host=host,
-        port=port,
         log_level=sdk_level,
+        token_verifier=ApiKeyVerifier(keys) if keys is not None else None,
+        auth=_BEARER_ONLY if keys is not None else None,
     )
 
 
@@ -247,39 +280,78 @@ def api_text(error: ApiError) -> str:
 
 
 def run(
-    settings: Settings, transport: Transport = "stdio", host: str = "127.0.0.1", port: int = 8001
+    settings: Settings,
+    transport: Transport = "stdio",
+    host: str = "127.0.0.1",
+    port: int = 8001,
+    *,
+    auth: bool = True,
 ) -> None:
     """Open the service and serve it until the client goes (stdio) or the process stops (http).
 
+    ``auth=False`` (``--no-auth``) serves HTTP without API keys, on loopback only.
+
     Raises:
-        ConfigError: a credential or setting is unusable.
+        ConfigError: HTTP without keys (or without auth beyond loopback), or a credential or
+            setting is unusable.
     """
     if not structlog.is_configured():
         configure_logging(settings.monitoring.log_level)
-    asyncio.run(serve(settings, transport, host, port))
+    asyncio.run(serve(settings, transport, host, port, auth=auth))
 
 
 async def serve(
-    settings: Settings, transport: Transport, host: str, port: int, **client_options: Any
+    settings: Settings,
+    transport: Transport,
+    host: str,
+    port: int,
+    *,
+    auth: bool = True,
+    **client_options: Any,
 ) -> None:
-    """:func:`run`, on the running event loop (``client_options`` go to the Graph client)."""
+    """:func:`run`, on the running event loop (``client_options`` go to the Graph client).
+
+    Raises:
+        ConfigError: as :func:`run`; checked before anything is opened.
+    """
+    access = access_for(settings, transport, host, auth=auth)
     # Over HTTP the caller is remote: it may not make this machine read its own files.
     local_files = transport == "stdio"
     async with await MetaAgentService.open(
         settings, local_files=local_files, **client_options
     ) as service:
-        server = build_server(service, host=host, port=port)
-        log.info("mcp.serving", transport=transport, mode=service.mode)
+        server = build_server(service, access)
+        log.info(
+            "mcp.serving", transport=transport, mode=service.mode, keys=access.keys is not None
+        )
         if transport == "http":
-            if host not in LOOPBACK:
-                log.warning("mcp.http.unauthenticated", host=host)
-            await server.run_streamable_http_async()
+            await http_server(server, host, port, settings.monitoring.log_level).serve()
         else:
             await server.run_stdio_async()
 
 
+def http_app(server: MetaAgentMCP, host: str = "127.0.0.1") -> Starlette:
+    """The ASGI app of streamable HTTP at ``/mcp``: stateless, JSON answers, bearer-guarded.
+
+    Stateless, so every request stands alone (what 2026-07-28 asks, and any worker can answer
+    it); on a loopback ``host`` the SDK also refuses other Host and Origin headers (DNS
+    rebinding).
+    """
+    return server.streamable_http_app(
+        streamable_http_path=PATH, stateless_http=True, json_response=True, host=host
+    )
+
+
+def http_server(server: MetaAgentMCP, host: str, port: int, log_level: str) -> uvicorn.Server:
+    """uvicorn serving :func:`http_app` on ``host``:``port`` (the app's lifespan included)."""
+    config = uvicorn.Config(
+        http_app(server, host), host=host, port=port, log_level=log_level.lower(), lifespan="on"
+    )
+    return uvicorn.Server(config)
+
+
 def main(argv: Sequence[str] | None = None) -> None:
-    """``python -m meta_agent.interfaces.mcp_server [--transport stdio|http]``."""
+    """``python -m meta_agent.interfaces.mcp_server [--transport stdio|http] [--no-auth]``."""
     parser = argparse.ArgumentParser(
         prog="python -m meta_agent.interfaces.mcp_server",
         description="Serve meta-agent's actions as MCP tools.",
@@ -287,10 +359,16 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--transport", choices=["stdio", "http"], default="stdio")
     parser.add_argument("--host", default="127.0.0.1", help="HTTP transport: interface.")
     parser.add_argument("--port", type=int, default=8001, help="HTTP transport: TCP port.")
+    parser.add_argument(
+        "--no-auth",
+        action="store_true",
+        help="HTTP transport on loopback only: serve without API keys.",
+    )
     parser.add_argument("--config", default=None, help="YAML settings file.")
     args = parser.parse_args(argv)
     try:
-        run(load_settings(args.config), args.transport, args.host, args.port)
+        settings = load_settings(args.config)
+        run(settings, args.transport, args.host, args.port, auth=not args.no_auth)
     except UsageError as error:
         sys.stderr.write(f"error: {error.message}\n")
         raise SystemExit(EXIT_USAGE) from None

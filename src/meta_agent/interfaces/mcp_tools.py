@@ -4,7 +4,9 @@ Every method of :class:`MetaAgentTools` is one tool. Its docstring is the descri
 reads, so it says what the tool does, when to use it, what it costs, and what comes back.
 Writing tools return :class:`OrchestratorResponse` as structured content (an error result
 when the workflow failed); reads return their own models. Titles and hints (read-only,
-destructive, idempotent, open world) are in ``mcp_server.CATALOGUE``.
+destructive, idempotent, open world) are in ``mcp_server.CATALOGUE``. Each tool first
+checks that its caller (:class:`~meta_agent.interfaces.mcp_auth.Access`) may perform it, on
+that account; writes run on the caller's behalf (``service.execute(..., principal=...)``).
 """
 
 from __future__ import annotations
@@ -19,12 +21,23 @@ from pydantic import BaseModel, ConfigDict, Field
 from meta_agent.agents.insights import DatePreset, DateSpan
 from meta_agent.agents.report import Level, PerformanceReport
 from meta_agent.errors import RequestValidationError
+from meta_agent.interfaces.http.auth import READ, RESUME, ROLLBACK
+from meta_agent.interfaces.mcp_auth import (
+    Access,
+    require_action,
+    require_object,
+    require_request,
+    require_workflow,
+    visible,
+)
 from meta_agent.orchestrator.requests import OrchestratorResponse
+from meta_agent.principals import normalize_account
 from meta_agent.service import MetaAgentService
 from meta_agent.service.health import HealthReport
-from meta_agent.store.journal import WorkflowRecord, WorkflowStatus
+from meta_agent.store.journal import ApprovalStatus, WorkflowRecord, WorkflowStatus
 
 AGENT_ID = "mcp"
+MAX_LISTED = 200
 DEFAULT_PRESET: DatePreset = "last_7d"
 
 Data = Annotated[
@@ -61,14 +74,12 @@ Activate = Annotated[
     bool,
     Field(
         description=(
-            "true: set everything ACTIVE once all of it exists, so it starts SPENDING money "
-            "(the account's policy may require approved_by). false: everything stays PAUSED."
+            "true: set everything ACTIVE once all of it exists, so it starts SPENDING money. "
+            "The account's policy may hold the activation: the response is then status "
+            "PENDING_APPROVAL and a person with approver rights must grant it (you cannot "
+            "approve your own request). false: everything stays PAUSED."
         )
     ),
-]
-ApprovedBy = Annotated[
-    str | None,
-    Field(description="Who approved spending (a person), when the account's policy asks for it."),
 ]
 WorkflowId = Annotated[
     str, Field(description="A workflow_id from a previous response or from list_workflows.")
@@ -153,6 +164,13 @@ class WorkflowDetail(BaseModel):
     resources: list[ResourceInfo]
 
 
+class ApprovalList(BaseModel):
+    """Approvals of the caller's accounts, newest first."""
+
+    approvals: list[dict[str, Any]]
+    count: int
+
+
 class WorkflowList(BaseModel):
     """Workflows, newest first."""
 
@@ -164,7 +182,7 @@ def outcome(response: OrchestratorResponse) -> CallToolResult:
     """A workflow's response as a tool result: structured, and an error result when it failed."""
     body = response.model_dump(mode="json")
     text = TextContent(type="text", text=json.dumps(body, indent=2))
-    return CallToolResult(content=[text], structuredContent=body, isError=not response.ok)
+    return CallToolResult(content=[text], structured_content=body, is_error=not response.ok)
 
 
 def workflow_info(record: WorkflowRecord) -> WorkflowInfo:
@@ -210,18 +228,20 @@ def _write_tool(action: str, description: str) -> WriteTool:
         request_id: RequestId = None,
         dry_run: DryRun = False,
         activate: Activate = False,
-        approved_by: ApprovedBy = None,
     ) -> Outcome:
+        principal = self.access.principal()
+        account = normalize_account(account_id)
+        require_request(principal, action, account, data)
         request: dict[str, Any] = {
             "action": action,
             "agent_id": AGENT_ID,
-            "account_id": account_id,
+            "account_id": account,
             "data": data,
-            "options": {"dry_run": dry_run, "activate": activate, "approved_by": approved_by},
+            "options": {"dry_run": dry_run, "activate": activate},
         }
         if request_id is not None:
             request["request_id"] = request_id
-        return outcome(await self.service.execute(request))
+        return outcome(await self.service.execute(request, principal=principal))
 
     tool.__name__ = tool.__qualname__ = action
     tool.__doc__ = description
@@ -229,10 +249,11 @@ def _write_tool(action: str, description: str) -> WriteTool:
 
 
 class MetaAgentTools:
-    """The tools, bound to one service."""
+    """The tools, bound to one service and to how callers are known (``access``)."""
 
-    def __init__(self, service: MetaAgentService) -> None:
+    def __init__(self, service: MetaAgentService, access: Access | None = None) -> None:
         self.service = service
+        self.access = access or Access.local()
 
     create_full_campaign = _write_tool(
         "create_full_campaign",
@@ -242,6 +263,9 @@ class MetaAgentTools:
         of it: if any step fails, everything already created is deleted again (status
         ROLLED_BACK, with the error). Every object is created PAUSED; nothing spends money
         unless activate=true, which switches everything ACTIVE only once all of it exists.
+        The account's policy may hold the activation for a person's approval: the status is
+        then PENDING_APPROVAL (everything created, still PAUSED); you cannot approve your own
+        request, so tell the user and check back with workflow_status.
 
         Run it first with dry_run=true: Meta validates the campaign and creatives, our rules
         check the rest, and nothing is created. Then call again without dry_run, with the same
@@ -277,7 +301,8 @@ class MetaAgentTools:
 
         data = {updates: [{object_id, level: campaign|adset, changes: {daily_budget: 60000,
         status: ACTIVE, ...}}]}. Setting status ACTIVE or raising a budget SPENDS more money;
-        the account's policy caps budgets and increases and may require approved_by. Each
+        the account's policy caps budgets and increases, and may hold a change for a person's
+        approval (status PENDING_APPROVAL; you cannot approve your own request). Each
         object's old values are journaled first: if a later update fails, the earlier ones
         are put back. dry_run=true returns the planned before/after and changes nothing.
 
@@ -353,6 +378,9 @@ class MetaAgentTools:
         currency's major unit, as Meta reports it. Costs: one Graph API query (large ones run
         as an async report job).
         """
+        principal = self.access.principal()
+        require_action(principal, "get_insights")
+        await require_object(principal, self.service, object_id)
         params: dict[str, Any] = {"object_id": object_id, "level": level}
         params |= dates(date_preset, time_range)
         extra = {"fields": fields, "breakdowns": breakdowns, "time_increment": time_increment}
@@ -381,6 +409,9 @@ class MetaAgentTools:
         recommendations (low CTR, fatigue, pacing...). Money is exact: ``spend`` in minor
         units, ratios as decimal strings. Costs: four or five insights queries.
         """
+        principal = self.access.principal()
+        require_action(principal, "performance_report")
+        await require_object(principal, self.service, object_id)
         period = dates(date_preset, time_range)
         return await self.service.report(object_id, level, result_action=result_action, **period)
 
@@ -390,8 +421,10 @@ class MetaAgentTools:
         Read-only, local (no call to Meta). Use it after a create or update to see what
         happened, or on a RUNNING or failed workflow to decide between resume_workflow and
         rollback_workflow. Statuses: RUNNING, COMPLETED, FAILED, ROLLING_BACK, ROLLED_BACK,
-        ROLLBACK_FAILED.
+        ROLLBACK_FAILED, PENDING_APPROVAL (waiting for a person to approve a write; you cannot
+        approve it yourself).
         """
+        await require_workflow(self.access.principal(), self.service, workflow_id)
         return WorkflowDetail.model_validate(await self.service.workflow(workflow_id))
 
     async def list_workflows(
@@ -406,9 +439,46 @@ class MetaAgentTools:
         Read-only, local (no call to Meta). Use it to find a workflow_id, or
         status=RUNNING to find interrupted work to resume or roll back.
         """
-        records = await self.service.workflows(status=status, limit=limit)
-        infos = [workflow_info(record) for record in records]
+        principal = self.access.principal()
+        everything = principal.all_accounts and principal.allows_action(READ)
+        # A limited principal sees a filtered page: fetch the most, then keep ``limit``.
+        fetch = limit if everything else MAX_LISTED
+        records = await self.service.workflows(status=status, limit=fetch)
+        shown = [record for record in records if visible(principal, record)][:limit]
+        infos = [workflow_info(record) for record in shown]
         return WorkflowList(workflows=infos, count=len(infos))
+
+    async def list_approvals(
+        self,
+        status: Annotated[
+            ApprovalStatus | None, Field(description="Only PENDING, APPROVED, REJECTED or EXPIRED.")
+        ] = None,
+    ) -> ApprovalList:
+        """List approvals of your accounts: writes a policy held until a person approves them.
+
+        Read-only, local (no call to Meta). Each shows the exact writes waiting (diff), why
+        (rules), who asked and when it expires. You cannot approve or reject: an approver
+        does that with their own key (meta-agent approvals approve ID, or the HTTP API).
+        """
+        principal = self.access.principal()
+        found = await self.service.approvals(principal, status=status)
+        return ApprovalList(approvals=found, count=len(found))
+
+    async def wait_for_approval(
+        self,
+        approval_id: Annotated[str, Field(max_length=64, description="The approval's id.")],
+        seconds: Annotated[
+            float, Field(ge=0, le=60, description="How long to wait for a decision.")
+        ] = 30,
+    ) -> dict[str, Any]:
+        """Wait (up to 60 s) for a person to decide an approval; returns it as it then stands.
+
+        Read-only. status PENDING means nobody decided yet: call again later, or tell the user
+        what waits. APPROVED means the workflow carried on (see workflow_status with its
+        workflow_id); REJECTED or EXPIRED means it ended, rolled back unless asked otherwise.
+        """
+        principal = self.access.principal()
+        return await self.service.wait_approval(approval_id, principal, seconds=seconds)
 
     async def health(self) -> HealthReport:
         """Check that meta-agent can work: the Graph API, the journal, the cache and the agents.
@@ -426,6 +496,7 @@ class MetaAgentTools:
         the original request asked for it, activate them (spending money). Returns the same
         response as the original action.
         """
+        await require_workflow(self.access.principal(), self.service, workflow_id, RESUME)
         return outcome(await self.service.resume(workflow_id))
 
     async def rollback_workflow(self, workflow_id: WorkflowId) -> Outcome:
@@ -436,4 +507,5 @@ class MetaAgentTools:
         as undone. Returns the workflow's response with status ROLLED_BACK, or
         ROLLBACK_FAILED with what could not be deleted.
         """
+        await require_workflow(self.access.principal(), self.service, workflow_id, ROLLBACK)
         return outcome(await self.service.rollback(workflow_id))

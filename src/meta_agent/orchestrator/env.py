@@ -12,6 +12,7 @@ from meta_agent.agents.creatives import AdCreationAgent
 from meta_agent.agents.insights import InsightsAgent
 from meta_agent.agents.targeting import TargetingHelper
 from meta_agent.cache import Cache, MemoryCache
+from meta_agent.egress import EgressPolicy
 from meta_agent.gate import PolicyBook, WriteGate
 from meta_agent.graph.client import GraphClient
 from meta_agent.orchestrator.compensation import GraphCompensator
@@ -55,6 +56,7 @@ class Env:
         bus: EventBus | None = None,
         policies: PolicyBook | None = None,
         local_files: bool = True,
+        egress: EgressPolicy | None = None,
     ) -> Env:
         """Wire the agents and the engine around one client, journal and cache.
 
@@ -75,7 +77,7 @@ class Env:
             policies=policies,
             compensator=compensator,
             engine=WorkflowEngine(store, bus, compensator),
-            assets=AssetAgent(graph, cache, local_files=local_files),
+            assets=AssetAgent(graph, cache, local_files=local_files, egress=egress),
             targeting=targeting,
             campaigns=CampaignAgent(graph, cache, targeting),
             creatives=AdCreationAgent(graph, cache),

@@ -24,6 +24,7 @@ from meta_agent.agents.validation import validate
 from meta_agent.cache import Cache, MemoryCache
 from meta_agent.config import Settings, data_dir
 from meta_agent.config.credentials import ResolvedToken, TokenExpiry, TokenProvider
+from meta_agent.egress import EgressPolicy
 from meta_agent.errors import ConfigError
 from meta_agent.gate.policy import PolicyBook
 from meta_agent.graph.client import GraphClient
@@ -64,8 +65,15 @@ class MetaAgentService:
         self.settings = settings
         self.parts = parts
         policies = validate(PolicyBook, settings.policies, "policies")
+        self.egress = EgressPolicy(allow_loopback=settings.service.egress_allow_loopback)
+        """What image URLs and webhooks may reach (:mod:`meta_agent.egress`)."""
         self.env = Env.build(
-            parts.graph, parts.store, cache=parts.cache, policies=policies, local_files=local_files
+            parts.graph,
+            parts.store,
+            cache=parts.cache,
+            policies=policies,
+            local_files=local_files,
+            egress=self.egress,
         )
         self.orchestrator = Orchestrator(self.env)
         self.started = time.monotonic()

@@ -31,6 +31,12 @@ from meta_agent.interfaces.http import errors
 from meta_agent.interfaces.http.auth import ApiKeyStore
 from meta_agent.interfaces.http.deps import HttpState
 from meta_agent.interfaces.http.jobs import Jobs
+from meta_agent.interfaces.http.limits import (
+    DEFAULT_MAX_BODY_BYTES,
+    DEFAULT_MAX_JSON_DEPTH,
+    BodyLimits,
+)
+from meta_agent.interfaces.http.routes_approvals import router as approvals
 from meta_agent.interfaces.http.routes_reads import router as reads
 from meta_agent.interfaces.http.routes_requests import router as requests
 from meta_agent.interfaces.http.webhooks import Sleep, WebhookSender
@@ -51,6 +57,13 @@ wrong one, 403 names the account or action the key lacks.
 whose `status` and `error` say so (it ran; it failed).
 
 **Money** is an integer in the currency's minor unit (50000 = ₹500.00).
+
+**Limits**: any request whose body is over `service.max_body_bytes` (48 MiB by default) is a
+413 `too_large` (send images by `url` rather than base64 `data`); a malformed
+`Content-Length` is a 400; a JSON body nested over `service.max_json_depth` (32) levels, or
+holding over 50000 arrays and objects, is a 422 with `field: body`. A synchronous request
+still running after `service.sync_wait_seconds` (30 s) is answered 202 with a `Location` to
+poll, and carries on.
 """
 TAGS = [
     {"name": "requests", "description": "Submit requests, synchronously or in the background."},
@@ -70,11 +83,17 @@ def create_app(
     webhook_transport: Any = None,
     metrics_enabled: bool = True,
     drain_timeout: float = 30.0,
+    sync_wait: float = 30.0,
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+    max_json_depth: int = DEFAULT_MAX_JSON_DEPTH,
 ) -> FastAPI:
     """The HTTP service over an opened ``service`` (which the caller closes).
 
     ``webhook_secret`` signs callbacks (None: ``callback_url`` is refused, polling still
     works); ``webhook_sleep`` and ``webhook_transport`` let tests deliver without waiting.
+    A synchronous request still running after ``sync_wait`` seconds is answered 202 and
+    carries on; bodies over ``max_body_bytes`` or JSON nested over ``max_json_depth`` are
+    refused before anything parses them (:mod:`.limits`).
     """
     sender = None
     if webhook_secret is not None:
@@ -83,6 +102,7 @@ def create_app(
             attempts=webhook_attempts,
             sleep=webhook_sleep,
             transport=webhook_transport,
+            egress=service.egress,
         )
     jobs = Jobs(service, sender)
 
@@ -98,11 +118,15 @@ def create_app(
         openapi_tags=TAGS,
         lifespan=lifespan,
     )
-    app.state.http = HttpState(service, keys, jobs, sender is not None, metrics_enabled)
+    app.state.http = HttpState(
+        service, keys, jobs, sender is not None, metrics_enabled, sync_wait=sync_wait
+    )
     errors.install(app)
     app.include_router(requests)
     app.include_router(reads)
-    app.add_middleware(RequestContext)
+    app.include_router(approvals)
+    app.add_middleware(BodyLimits, max_body_bytes=max_body_bytes, max_json_depth=max_json_depth)
+    app.add_middleware(RequestContext)  # outermost: it logs the limits' refusals too
     return app
 
 
@@ -216,6 +240,9 @@ class HttpServer:
             webhook_secret=self.settings.service.webhook_secret,
             webhook_attempts=self.settings.service.webhook_attempts,
             metrics_enabled=self.settings.monitoring.metrics_enabled,
+            sync_wait=self.settings.service.sync_wait_seconds,
+            max_body_bytes=self.settings.service.max_body_bytes,
+            max_json_depth=self.settings.service.max_json_depth,
         )
         level = self.settings.monitoring.log_level.lower()
         config = uvicorn.Config(app, host=self.host, port=self.port, log_level=level)

@@ -35,6 +35,8 @@ class HttpState:
     jobs: Jobs
     callbacks_enabled: bool
     metrics_enabled: bool = True
+    sync_wait: float = 30.0
+    """How long a synchronous request is waited for before it is answered 202."""
 
 
 def http_state(request: Request) -> HttpState:

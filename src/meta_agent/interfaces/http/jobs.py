@@ -12,6 +12,7 @@ import asyncio
 import json
 import uuid
 from collections import OrderedDict
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,7 +20,8 @@ import structlog
 
 from meta_agent.errors import MetaAgentError, UsageError
 from meta_agent.interfaces.http.webhooks import WebhookSender
-from meta_agent.orchestrator.requests import OrchestratorRequest
+from meta_agent.orchestrator.requests import OrchestratorRequest, OrchestratorResponse
+from meta_agent.principals import Principal
 from meta_agent.service import MetaAgentService
 
 log = structlog.get_logger("meta_agent.http.jobs")
@@ -37,6 +39,10 @@ class Job:
     request: OrchestratorRequest
     callback_url: str | None
     outcome: dict[str, Any] | None = None
+    principal: Principal | None = None
+    """Whom it runs for: the caller's key, so the background run has exactly its rights."""
+    delivered: bool | None = None
+    """Whether the callback landed (False: refused, by the receiver or the egress guard)."""
 
     @property
     def request_id(self) -> str:
@@ -68,17 +74,52 @@ class Jobs:
         job = self._jobs.get(request_id)
         return job is not None and job.outcome is None
 
-    def submit(self, request: OrchestratorRequest, callback_url: str | None) -> Job:
-        """Accept ``request`` and start it on the loop."""
-        job = Job(request, callback_url)
-        self._jobs[request.request_id] = job
-        self._jobs.move_to_end(request.request_id)
+    def submit(
+        self,
+        request: OrchestratorRequest,
+        callback_url: str | None,
+        principal: Principal | None = None,
+    ) -> Job:
+        """Accept ``request`` and start it on the loop, on behalf of ``principal``."""
+        job = self._remember(Job(request, callback_url, principal=principal))
+        execution = self.service.execute(request, principal)
+        self._track(asyncio.create_task(self._run(job, execution), name=_name(request)))
+        return job
+
+    def start(
+        self, request: OrchestratorRequest, principal: Principal | None = None
+    ) -> asyncio.Task[OrchestratorResponse]:
+        """Run ``request`` now for a caller who waits on the task (and may stop waiting).
+
+        The task is drained at shutdown like a background job; hand it to :meth:`adopt`
+        when the caller stops waiting, so its outcome is kept for polling.
+        """
+        task = asyncio.create_task(self.service.execute(request, principal), name=_name(request))
+        self._track(task)
+        task.add_done_callback(_retrieve)
+        return task
+
+    def adopt(
+        self,
+        request: OrchestratorRequest,
+        running: asyncio.Task[OrchestratorResponse],
+        principal: Principal | None = None,
+    ) -> Job:
+        """Keep the outcome of a :meth:`start`-ed request its caller no longer waits for."""
+        job = self._remember(Job(request, None, principal=principal))
+        self._track(asyncio.create_task(self._run(job, running), name=_name(request)))
+        return job
+
+    def _remember(self, job: Job) -> Job:
+        self._jobs[job.request_id] = job
+        self._jobs.move_to_end(job.request_id)
         while len(self._jobs) > KEEP:
             self._jobs.popitem(last=False)
-        task = asyncio.create_task(self._run(job), name=f"request:{request.request_id}")
+        return job
+
+    def _track(self, task: asyncio.Task[Any]) -> None:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
-        return job
 
     async def drain(self, grace: float = 30.0) -> None:
         """Let running jobs finish (up to ``grace`` s), then cancel the rest.
@@ -93,22 +134,35 @@ class Jobs:
         if pending:
             await asyncio.wait(pending)
 
-    async def _run(self, job: Job) -> None:
-        job.outcome = await self._outcome(job.request)
+    async def _run(self, job: Job, execution: Awaitable[OrchestratorResponse]) -> None:
+        job.outcome = await _outcome(job.request, execution)
         log.info("http.request.finished", status=job.outcome.get("status"), background=True)
         if job.callback_url is not None and self.sender is not None:
             body = json.dumps(job.outcome, separators=(",", ":")).encode()
-            await self.sender.deliver(job.callback_url, body)
+            job.delivered = await self.sender.deliver(job.callback_url, body)
 
-    async def _outcome(self, request: OrchestratorRequest) -> dict[str, Any]:
-        try:
-            response = await self.service.execute(request)
-        except MetaAgentError as error:
-            status = REJECTED if isinstance(error, UsageError) else ERROR
-            return _refused(request, status, error.to_dict())
-        except Exception as error:  # a background job reports; nothing above it would
-            return _internal(request, error)
-        return response.model_dump(mode="json")
+
+async def _outcome(
+    request: OrchestratorRequest, execution: Awaitable[OrchestratorResponse]
+) -> dict[str, Any]:
+    try:
+        response = await execution
+    except MetaAgentError as error:
+        status = REJECTED if isinstance(error, UsageError) else ERROR
+        return _refused(request, status, error.to_dict())
+    except Exception as error:  # a background job reports; nothing above it would
+        return _internal(request, error)
+    return response.model_dump(mode="json")
+
+
+def _name(request: OrchestratorRequest) -> str:
+    return f"request:{request.request_id}"
+
+
+def _retrieve(task: asyncio.Task[Any]) -> None:
+    """Mark a failure as seen: the caller raises it, or :meth:`Jobs.adopt` reports it."""
+    if not task.cancelled():
+        task.exception()
 
 
 def _refused(request: OrchestratorRequest, status: str, error: dict[str, Any]) -> dict[str, Any]:

@@ -7,7 +7,7 @@ or reject (403 otherwise). Granting answers with the workflow's outcome, as it c
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Path, Query
 from fastapi.responses import JSONResponse
@@ -19,18 +19,15 @@ from meta_agent.interfaces.http.schemas import (
     ApprovalView,
     Decision,
     RequestOutcome,
+    error_responses,
 )
 from meta_agent.store.journal import ApprovalStatus
 
 router = APIRouter(responses=AUTH_RESPONSES, tags=["approvals"])
 ApprovalId = Annotated[str, Path(description="the approval's id", max_length=64)]
 MAX_WAIT = 60.0
-_NOT_FOUND: dict[int | str, dict[str, Any]] = {
-    404: {"description": "no such approval for this key's accounts"}
-}
-_DECIDED: dict[int | str, dict[str, Any]] = {
-    409: {"description": "the approval was decided already, or has expired"}
-}
+_NOT_FOUND = error_responses(404)  # no such approval for this key's accounts
+_DECIDED = error_responses(409)  # decided already, or expired
 
 
 @router.get("/v1/approvals", summary="List approvals", response_model=ApprovalList)
@@ -73,36 +70,27 @@ async def wait_approval(
 
 
 @router.post(
-    "/v1/approvals/{approval_id}/approve",
-    summary="Grant an approval",
+    "/v1/approvals/{approval_id}/{verdict}",
+    summary="Grant or reject an approval",
     response_model=RequestOutcome,
-    responses={**_NOT_FOUND, **_DECIDED},
+    responses={**_NOT_FOUND, **_DECIDED, **error_responses(413)},
 )
-async def approve(
+async def decide(
     approval_id: ApprovalId,
+    verdict: Annotated[
+        Literal["approve", "reject"],
+        Path(description="approve: send the held writes; reject: end the workflow"),
+    ],
     key: Caller,
     state: State,
     decision: Annotated[Decision | None, Body()] = None,
 ) -> Any:
-    """Grant the held writes (approver or admin key of the account, never the requester)."""
-    note = decision.note if decision is not None else None
-    response = await state.service.approve(approval_id, key.principal(), note)
-    return JSONResponse(response.model_dump(mode="json"))
+    """Decide the held writes (approver or admin key of the account, never the requester).
 
-
-@router.post(
-    "/v1/approvals/{approval_id}/reject",
-    summary="Reject an approval",
-    response_model=RequestOutcome,
-    responses={**_NOT_FOUND, **_DECIDED},
-)
-async def reject(
-    approval_id: ApprovalId,
-    key: Caller,
-    state: State,
-    decision: Annotated[Decision | None, Body()] = None,
-) -> Any:
-    """Reject the held writes; the workflow ends, rolled back unless it asked otherwise."""
+    Approving carries the workflow on and answers its outcome; rejecting ends it, rolled back
+    unless the request said ``rollback_on_failure: false``.
+    """
     note = decision.note if decision is not None else None
-    response = await state.service.reject(approval_id, key.principal(), note)
+    act = state.service.approve if verdict == "approve" else state.service.reject
+    response = await act(approval_id, key.principal(), note)
     return JSONResponse(response.model_dump(mode="json"))

@@ -12,7 +12,12 @@ from meta_agent.agents.insights import DatePreset, InsightsParams
 from meta_agent.agents.report import Level
 from meta_agent.interfaces.http.deps import Caller, State, require_action, require_object
 from meta_agent.interfaces.http.errors import HttpError
-from meta_agent.interfaces.http.schemas import AUTH_RESPONSES, INSIGHTS_EXAMPLES, InsightsRows
+from meta_agent.interfaces.http.schemas import (
+    INSIGHTS_EXAMPLES,
+    META_STATUSES,
+    InsightsRows,
+    error_responses,
+)
 from meta_agent.observability.metrics import exposition
 from meta_agent.service.health import HealthReport
 
@@ -26,7 +31,7 @@ DEFAULT_PRESET: DatePreset = "last_30d"
     tags=["insights"],
     summary="Query insights",
     response_model=InsightsRows,
-    responses=AUTH_RESPONSES,
+    responses=error_responses(400, 401, 403, 413, *META_STATUSES),
 )
 async def insights(
     params: Annotated[InsightsParams, Body(openapi_examples=INSIGHTS_EXAMPLES)],
@@ -35,7 +40,9 @@ async def insights(
 ) -> InsightsRows:
     """Insights rows for one object (account, campaign, ad set or ad), not journaled.
 
-    Give ``date_preset`` or ``time_range``; large queries run as an async report job.
+    Give ``date_preset`` or ``time_range``, not both (neither: the last 30 days); a
+    ``time_range`` has ``since`` on or before ``until``. Large queries run as an async report
+    job. An ``object_id`` outside the key's accounts is a 403, one Meta does not know a 404.
     """
     require_action(key, "get_insights")
     await require_object(key, state.service, params.object_id)
@@ -47,7 +54,7 @@ async def insights(
     "/v1/reports/{object_id}",
     tags=["insights"],
     summary="Performance report",
-    responses=AUTH_RESPONSES,
+    responses=error_responses(400, 401, 403, 422, *META_STATUSES),
 )
 async def report(
     object_id: Annotated[str, Path(pattern=r"^(act_)?\d+$", description="act_<id> or an id")],
@@ -62,7 +69,9 @@ async def report(
 ) -> Any:
     """Summary, daily series, platform and demographic breakdowns, and recommendations (JSON).
 
-    The period is ``date_preset``, or ``since`` and ``until``; the last 30 days when neither.
+    The period is ``date_preset``, or ``since`` and ``until`` given together (not with
+    ``date_preset``); the last 30 days when neither. ``level`` may be left out only for an
+    ad account (``act_...``). Each refusal is a 422 naming the parameter.
     """
     require_action(key, "performance_report")
     await require_object(key, state.service, object_id)
@@ -90,7 +99,10 @@ async def healthz(state: State) -> Any:
     tags=["operations"],
     summary="Prometheus metrics",
     response_class=Response,
-    responses={200: {"content": {PROMETHEUS_TEXT: {}}}},
+    responses={
+        200: {"content": {PROMETHEUS_TEXT: {"schema": {"type": "string"}}}},
+        **error_responses(404),
+    },
 )
 async def metrics(state: State) -> Response:
     """Every meta-agent metric in Prometheus' text exposition format."""

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated, Any
+from urllib.parse import quote
 
 import structlog
 from fastapi import APIRouter, Body, Path, Query
@@ -14,14 +16,13 @@ from meta_agent.interfaces.http.deps import (
     HttpState,
     State,
     authorize_request,
-    require_account,
     require_action,
     require_visible,
     visible,
 )
 from meta_agent.interfaces.http.errors import HttpError
 from meta_agent.interfaces.http.schemas import (
-    AUTH_RESPONSES,
+    META_STATUSES,
     OUTCOME_EXAMPLE,
     SUBMIT_EXAMPLES,
     Accepted,
@@ -30,11 +31,13 @@ from meta_agent.interfaces.http.schemas import (
     WorkflowJournal,
     WorkflowList,
     WorkflowSummary,
+    error_responses,
 )
+from meta_agent.interfaces.http.webhooks import check_callback_url
 from meta_agent.orchestrator.requests import OrchestratorRequest, OrchestratorResponse
 from meta_agent.store.journal import WorkflowRecord, WorkflowStatus
 
-router = APIRouter(responses=AUTH_RESPONSES)
+router = APIRouter(responses=error_responses(401, 422))
 DRY_RUN = ":dry-run"
 MAX_LIST = 500
 WorkflowId = Annotated[str, Path(description="the workflow's id", max_length=200)]
@@ -47,8 +50,13 @@ WorkflowId = Annotated[str, Path(description="the workflow's id", max_length=200
     response_model=RequestOutcome,
     responses={
         200: {"content": {"application/json": {"example": OUTCOME_EXAMPLE}}},
-        202: {"model": Accepted, "description": "accepted; runs in the background"},
-        409: {"description": "the request_id is running (resume it or roll it back)"},
+        202: {
+            "model": Accepted,
+            "description": "runs in the background (asked for, or still running after "
+            "service.sync_wait_seconds); poll the Location",
+            "headers": {"Location": {"description": "GET this for the outcome", "schema": {}}},
+        },
+        **error_responses(400, 403, 409, 413, *META_STATUSES),
     },
 )
 async def submit(
@@ -62,16 +70,31 @@ async def submit(
     """Run one request: synchronously (200 with the outcome), or in the background (202).
 
     A request runs in the background with ``?async=true`` or a ``callback_url``; the outcome is
-    then at ``GET /v1/requests/{request_id}`` and POSTed, signed, to the callback URL. Sending
-    a ``request_id`` again returns the first outcome and does nothing. A workflow that ran and
-    failed is a 200 whose ``status`` and ``error`` say so.
+    then at ``GET /v1/requests/{request_id}`` and POSTed, signed, to the callback URL. A
+    synchronous request still running after ``service.sync_wait_seconds`` (30 s by default) is
+    answered the same 202, with its ``workflow_id``, and carries on. Sending a ``request_id``
+    again returns the first outcome and does nothing. A workflow that ran and failed is a 200
+    whose ``status`` and ``error`` say so.
+
+    Rules across fields (each refusal is a 422 naming the field): ``data`` is validated
+    against the ``action`` (``create_full_campaign``: ``campaign``, ``adsets``, ``ads``;
+    ``get_insights``: the insights query; ...); each image gives exactly one of ``url`` or
+    ``data`` (base64; ``path`` is refused over HTTP), at most 30 MB and 36 megapixels; an ad
+    set has ``daily_budget`` or ``lifetime_budget`` (with ``end_time``), at least Meta's
+    floor in the account's currency; every ``adset_ref`` and ``image_ref`` names an ad set
+    or image of the same request; ``callback_url`` needs the service's webhook secret.
     """
     request = body.to_request()
     structlog.contextvars.bind_contextvars(request_id=request.request_id, action=request.action)
     await authorize_request(key, state.service, request)
     if run_async or body.callback_url is not None:
-        return _accept(state, request, body.callback_url)
-    response = await state.service.execute(request)
+        await check_callback_url(state.jobs.sender, body.callback_url)
+        return _accept(state, key, request, body.callback_url)
+    running = state.jobs.start(request, key.principal())
+    await asyncio.wait({running}, timeout=state.sync_wait)
+    if not running.done():
+        return await _still_running(state, key, request, running)
+    response = running.result()
     _bind(response)
     return JSONResponse(response.model_dump(mode="json"))
 
@@ -81,6 +104,7 @@ async def submit(
     tags=["requests"],
     summary="A request's status and outcome",
     response_model=RequestOutcome,
+    responses=error_responses(403, 404),
 )
 async def request_status(
     request_id: Annotated[str, Path(max_length=200)], key: Caller, state: State
@@ -88,13 +112,14 @@ async def request_status(
     """Where a request stands: ACCEPTED, RUNNING, or its outcome (by the caller's request id)."""
     structlog.contextvars.bind_contextvars(request_id=request_id)
     record = await _by_request(state, request_id)
+    if record is not None and not key.allows_account(record.account_id):
+        record = None  # another account's workflow: unknown to this caller, not forbidden
     if record is not None:
         require_visible(key, record)
         return _outcome(record)
     job = state.jobs.get(request_id)
-    if job is None:
+    if job is None or not key.allows_account(job.request.account_id):
         raise HttpError(404, "not_found", f"no request {request_id!r}", field="request_id")
-    require_account(key, job.request.account_id)
     if not key.allows_action(job.request.action):
         require_action(key, "read")
     return job.view()
@@ -121,6 +146,7 @@ async def list_workflows(
     tags=["workflows"],
     summary="A workflow's journal",
     response_model=WorkflowJournal,
+    responses=error_responses(403, 404),
 )
 async def workflow_journal(workflow_id: WorkflowId, key: Caller, state: State) -> Any:
     """The workflow, every step it took (in order) and every object it created."""
@@ -133,12 +159,12 @@ async def workflow_journal(workflow_id: WorkflowId, key: Caller, state: State) -
     tags=["workflows"],
     summary="Resume an interrupted workflow",
     response_model=RequestOutcome,
+    responses=error_responses(400, 403, 409, *META_STATUSES),
 )
 async def resume(workflow_id: WorkflowId, key: Caller, state: State) -> Any:
     """Carry on a RUNNING workflow from its journal (409 when it has finished)."""
-    record = await _workflow(state, workflow_id)
+    await _owned_workflow(state, key, workflow_id)
     require_action(key, RESUME)
-    require_account(key, record.account_id)
     response = await state.service.resume(workflow_id)
     return JSONResponse(response.model_dump(mode="json"))
 
@@ -148,17 +174,19 @@ async def resume(workflow_id: WorkflowId, key: Caller, state: State) -> Any:
     tags=["workflows"],
     summary="Roll a workflow back",
     response_model=RequestOutcome,
+    responses=error_responses(400, 403, 409, *META_STATUSES),
 )
 async def rollback(workflow_id: WorkflowId, key: Caller, state: State) -> Any:
     """Undo what an interrupted or failed workflow created (409 when it completed)."""
-    record = await _workflow(state, workflow_id)
+    await _owned_workflow(state, key, workflow_id)
     require_action(key, ROLLBACK)
-    require_account(key, record.account_id)
     response = await state.service.rollback(workflow_id)
     return JSONResponse(response.model_dump(mode="json"))
 
 
-def _accept(state: HttpState, request: OrchestratorRequest, callback_url: str | None) -> Any:
+def _accept(
+    state: HttpState, key: ApiKey, request: OrchestratorRequest, callback_url: str | None
+) -> Any:
     if callback_url is not None and not state.callbacks_enabled:
         raise HttpError(
             422,
@@ -174,15 +202,43 @@ def _accept(state: HttpState, request: OrchestratorRequest, callback_url: str | 
             f"request_id {request.request_id!r} is already running here; poll its status",
             field="request_id",
         )
-    job = state.jobs.submit(request, callback_url)
-    status_url = f"/v1/requests/{job.request_id}"
+    job = state.jobs.submit(request, callback_url, key.principal())
     accepted = Accepted(
         request_id=job.request_id,
         action=request.action,
-        status_url=status_url,
+        status_url=_status_url(job.request_id),
         callback_url=callback_url,
     )
-    return JSONResponse(accepted.model_dump(), status_code=202, headers={"Location": status_url})
+    return _answer_202(accepted)
+
+
+async def _still_running(
+    state: HttpState,
+    key: ApiKey,
+    request: OrchestratorRequest,
+    running: asyncio.Task[OrchestratorResponse],
+) -> Any:
+    """202 for a synchronous request that outlasted ``service.sync_wait_seconds``."""
+    job = state.jobs.adopt(request, running, key.principal())
+    record = await _by_request(state, request.request_id)
+    accepted = Accepted(
+        request_id=job.request_id,
+        workflow_id=record.id if record is not None else None,
+        action=request.action,
+        status=record.status.value if record is not None else "ACCEPTED",
+        status_url=_status_url(job.request_id),
+    )
+    return _answer_202(accepted)
+
+
+def _status_url(request_id: str) -> str:
+    """Where to poll: the id percent-encoded, as any id may hold what a URL cannot."""
+    return f"/v1/requests/{quote(request_id, safe='')}"
+
+
+def _answer_202(accepted: Accepted) -> JSONResponse:
+    headers = {"Location": accepted.status_url}
+    return JSONResponse(accepted.model_dump(), status_code=202, headers=headers)
 
 
 async def _by_request(state: HttpState, request_id: str) -> WorkflowRecord | None:
@@ -200,8 +256,16 @@ async def _workflow(state: HttpState, workflow_id: str) -> WorkflowRecord:
     return record
 
 
-async def _visible_workflow(state: HttpState, key: ApiKey, workflow_id: str) -> WorkflowRecord:
+async def _owned_workflow(state: HttpState, key: ApiKey, workflow_id: str) -> WorkflowRecord:
     record = await _workflow(state, workflow_id)
+    if not key.allows_account(record.account_id):
+        # Another account's workflow is unknown to this key, not merely forbidden.
+        raise HttpError(404, "not_found", f"no workflow {workflow_id!r}", field="workflow_id")
+    return record
+
+
+async def _visible_workflow(state: HttpState, key: ApiKey, workflow_id: str) -> WorkflowRecord:
+    record = await _owned_workflow(state, key, workflow_id)
     require_visible(key, record)
     return record
 

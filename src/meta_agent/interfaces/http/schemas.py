@@ -17,6 +17,7 @@ class SubmitBody(OrchestratorRequest):
         default=None,
         max_length=2000,
         description="POST the response here when done (HMAC-signed); implies asynchronous",
+        json_schema_extra={"pattern": "^https?://"},
     )
 
     @field_validator("callback_url")
@@ -66,12 +67,17 @@ class RequestOutcome(BaseModel):
 
 
 class Accepted(BaseModel):
-    """A request accepted to run in the background."""
+    """A request accepted to run in the background (asked for, or it outlasted the sync wait)."""
 
     request_id: str
+    workflow_id: str | None = Field(
+        default=None, description="the journaled workflow, once it has begun"
+    )
     action: str
-    status: str = "ACCEPTED"
-    status_url: str = Field(description="GET this for the outcome")
+    status: str = Field(
+        default="ACCEPTED", description="ACCEPTED (not begun) or RUNNING (in the journal)"
+    )
+    status_url: str = Field(description="GET this for the outcome (also the Location header)")
     callback_url: str | None = None
 
 
@@ -237,19 +243,84 @@ def error_example(kind: str, message: str, **details: Any) -> dict[str, Any]:
     }
 
 
-AUTH_RESPONSES: dict[int | str, dict[str, Any]] = {
-    401: error_example("unauthenticated", "send an API key: Authorization: Bearer <key>"),
-    403: error_example(
+def _error(description: str, kind: str, message: str, **details: Any) -> dict[str, Any]:
+    return {"description": description, **error_example(kind, message, **details)}
+
+
+# Every error status the service answers, with when and an example; routes pick theirs.
+ERROR_RESPONSES: dict[int, dict[str, Any]] = {
+    400: _error(
+        "the request cannot be used as sent (a malformed Content-Length; a usage error Meta "
+        "or the orchestrator named)",
+        "bad_request",
+        "Content-Length 'ten' is not a number of bytes",
+        field="Content-Length",
+    ),
+    401: _error(
+        "no API key, or one that is unknown or revoked",
+        "unauthenticated",
+        "send an API key: Authorization: Bearer <key>",
+    ),
+    403: _error(
+        "the key may not act on this ad account, or perform this action; `missing` names it",
         "forbidden",
         "this API key may not act on ad account act_9876543210",
         missing={"account": "act_9876543210"},
     ),
-    422: error_example(
+    404: _error(
+        "no such request, workflow or approval for this key, or Meta has no such object",
+        "not_found",
+        "no workflow 'b28cf0fb60fc4c24981286f0ef6cb1a9'",
+        field="workflow_id",
+    ),
+    409: _error(
+        "the request_id is running, or the workflow has finished (it cannot be resumed or "
+        "rolled back)",
+        "conflict",
+        "request_id 'launch-2026-winter-shoes' is already running here; poll its status",
+        field="request_id",
+    ),
+    413: _error(
+        "the body is over service.max_body_bytes (refused from Content-Length, or as it "
+        "streams); send images by url",
+        "too_large",
+        "the request body is over 50331648 bytes (48 MiB, service.max_body_bytes)",
+        limit_bytes=50331648,
+    ),
+    422: _error(
+        "the caller's mistake, with `field` naming it: a body, path or query value that does "
+        "not validate, a cross-field rule (see the route's description), a JSON body nested "
+        "over service.max_json_depth, a policy refusal, or an input Meta refused",
         "request_validation_error",
         "data.adsets[0].daily_budget: is required; add it",
         field="data.adsets[0].daily_budget",
     ),
+    429: _error(
+        "Meta rate-limited the call; `Retry-After` says when to try again when Meta said",
+        "rate_limited",
+        "(#17) User request limit reached",
+    ),
+    502: _error(
+        "Meta refused the service itself (its token, permissions or API version)",
+        "auth",
+        "(#190) Error validating access token",
+    ),
+    503: _error(
+        "Meta (or the network to it) failed for now; try again later",
+        "transient",
+        "(#2) Service temporarily unavailable",
+    ),
 }
+META_STATUSES = (404, 422, 429, 502, 503)
+"""What a route that calls Meta may also answer: Meta's refusals, mapped."""
+
+
+def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """The OpenAPI entries of ``statuses``, from :data:`ERROR_RESPONSES`."""
+    return {status: ERROR_RESPONSES[status] for status in sorted(set(statuses))}
+
+
+AUTH_RESPONSES: dict[int | str, dict[str, Any]] = error_responses(401, 403, 422)
 
 
 class ApprovalView(BaseModel):

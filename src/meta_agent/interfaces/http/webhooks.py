@@ -11,6 +11,12 @@ Each delivery carries three headers:
 :func:`verify_signature` is what a receiver runs. A delivery is retried on a connection
 failure, a timeout, 408, 429 and 5xx, with exponential backoff (1 s, 2 s, 4 s ... capped at
 60 s) and at most ``attempts`` tries; any other answer ends it (2xx delivered, 4xx refused).
+
+Every delivery goes through the egress guard (:mod:`meta_agent.egress`): the callback URL is
+checked when the request is submitted (:func:`check_callback_url`, a 422 naming
+``callback_url``) and again at each attempt, connected to the address checked; redirects are
+not followed (a signed body goes where it was sent, or nowhere). A refusal at delivery is
+logged (``http.webhook.refused``) and ends the delivery as failed, never retried.
 """
 
 from __future__ import annotations
@@ -24,9 +30,12 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import httpx2
 import structlog
 from pydantic import SecretStr
+
+from meta_agent.egress import EgressPolicy
+from meta_agent.errors import RequestValidationError
+from meta_agent.graph.transport import DownloadError, fetch
 
 log = structlog.get_logger("meta_agent.http.webhooks")
 
@@ -34,6 +43,8 @@ SIGNATURE_HEADER = "X-Meta-Agent-Signature"
 TIMESTAMP_HEADER = "X-Meta-Agent-Timestamp"
 DELIVERY_HEADER = "X-Meta-Agent-Delivery"
 RETRY_STATUSES = frozenset({408, 429})
+CALLBACK_FIELD = "callback_url"
+MAX_ANSWER_BYTES = 64 * 1024
 Sleep = Callable[[float], Awaitable[None]]
 
 
@@ -74,33 +85,51 @@ class WebhookSender:
     sleep: Sleep = asyncio.sleep
     transport: Any = None  # an httpx2 transport for tests; None for the network
     clock: Callable[[], float] = field(default=time.time)
+    egress: EgressPolicy = field(default_factory=EgressPolicy)
+
+    async def check(self, url: str) -> None:
+        """Refuse a callback URL the egress guard would not deliver to.
+
+        Raises:
+            RequestValidationError: ``callback_url`` is not on a public address.
+        """
+        await self.egress.check(url, CALLBACK_FIELD)
 
     async def deliver(self, url: str, body: bytes) -> bool:
         """POST ``body`` to ``url`` until it is accepted or refused, or attempts run out."""
         delivery = uuid.uuid4().hex
-        async with httpx2.AsyncClient(transport=self.transport, timeout=self.timeout) as client:
-            for attempt in range(1, self.attempts + 1):
-                outcome = await self._attempt(client, url, body, delivery)
-                log.info(
-                    "http.webhook.attempt", delivery=delivery, attempt=attempt, outcome=outcome
-                )
-                if outcome != "retry":
-                    return outcome == "delivered"
-                if attempt < self.attempts:
-                    await self.sleep(self._delay(attempt))
+        for attempt in range(1, self.attempts + 1):
+            outcome = await self._attempt(url, body, delivery)
+            log.info("http.webhook.attempt", delivery=delivery, attempt=attempt, outcome=outcome)
+            if outcome != "retry":
+                return outcome == "delivered"
+            if attempt < self.attempts:
+                await self.sleep(self._delay(attempt))
         log.warning("http.webhook.gave_up", delivery=delivery, attempts=self.attempts)
         return False
 
-    async def _attempt(
-        self, client: httpx2.AsyncClient, url: str, body: bytes, delivery: str
-    ) -> str:
+    async def _attempt(self, url: str, body: bytes, delivery: str) -> str:
         try:
-            response = await client.post(url, content=body, headers=self._headers(body, delivery))
-        except httpx2.HTTPError:
+            response = await fetch(
+                "POST",
+                url,
+                egress=self.egress,
+                field=CALLBACK_FIELD,
+                max_bytes=MAX_ANSWER_BYTES,
+                time_limit=self.timeout,
+                content=body,
+                headers=self._headers(body, delivery),
+                follow_redirects=False,
+                transport=self.transport,
+            )
+        except RequestValidationError as error:
+            log.warning("http.webhook.refused", delivery=delivery, reason=error.message)
+            return "refused"
+        except DownloadError:
             return "retry"
-        if response.is_success:
+        if 200 <= response.status < 300:
             return "delivered"
-        if response.status_code in RETRY_STATUSES or response.status_code >= 500:
+        if response.status in RETRY_STATUSES or response.status >= 500:
             return "retry"
         return "refused"
 
@@ -116,3 +145,15 @@ class WebhookSender:
 
     def _delay(self, attempt: int) -> float:
         return float(min(self.max_delay, self.base_delay * 2 ** (attempt - 1)))
+
+
+async def check_callback_url(sender: WebhookSender | None, url: str | None) -> None:
+    """At submit: refuse a ``callback_url`` that ``sender`` would not deliver to.
+
+    With no sender (no webhook secret) or no URL there is nothing to check here.
+
+    Raises:
+        RequestValidationError: ``callback_url`` is not on a public address (a 422).
+    """
+    if sender is not None and url is not None:
+        await sender.check(url)
