@@ -5,8 +5,6 @@ The embedded sandbox's admin listing is the witness: what is live there is what 
 
 from __future__ import annotations
 
-import asyncio
-import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +17,7 @@ from meta_agent.config import load_settings
 from meta_agent.interfaces.http import HttpServer, issue_api_key
 from meta_agent.principals import Role
 from tests.conftest import INR_ACCOUNT, USD_ACCOUNT, free_port
-from tests.interfaces.test_http_support import campaign_request
+from tests.interfaces.test_http_support import campaign_request, serving
 
 ALL_ACTIONS = ["*"]
 
@@ -60,11 +58,7 @@ async def live(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator
         policies={"accounts": {INR_ACCOUNT: policy}},
     )
     async with HttpServer(settings, "127.0.0.1", free_port()) as server:
-        task = asyncio.create_task(server.run())
-        deadline = time.monotonic() + 10
-        while not server.started:
-            assert time.monotonic() < deadline, "the server did not start"
-            await asyncio.sleep(0.01)
+        task = await serving(server)
         assert server.service is not None
         transport = httpx2.ASGITransport(app=server.service.parts.sandbox_app)
         async with httpx2.AsyncClient(transport=transport, base_url="http://sandbox") as sandbox:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import time
 from pathlib import Path
 
 import httpx2
@@ -14,7 +12,7 @@ from meta_agent.errors import ConfigError
 from meta_agent.interfaces.http import HttpServer, issue_api_key
 from meta_agent.interfaces.http.app import load_keys
 from tests.conftest import free_port
-from tests.interfaces.test_http_support import campaign_request
+from tests.interfaces.test_http_support import campaign_request, serving
 
 
 async def test_healthz_and_a_request_over_a_real_socket(
@@ -27,11 +25,7 @@ async def test_healthz_and_a_request_over_a_real_socket(
     plaintext, _ = issue_api_key(keys_file, "live", ["act_1234567890"], ["create_campaign"])
     settings = load_settings(service={"api_keys_file": keys_file})
     async with HttpServer(settings, "127.0.0.1", free_port()) as server:
-        task = asyncio.create_task(server.run())
-        deadline = time.monotonic() + 10
-        while not server.started:
-            assert time.monotonic() < deadline, "the server did not start"
-            await asyncio.sleep(0.01)
+        task = await serving(server)
         base = f"http://127.0.0.1:{server.port}"
         headers = {"Authorization": f"Bearer {plaintext}"}
         async with httpx2.AsyncClient(base_url=base, headers=headers, timeout=30) as http:

@@ -5,6 +5,8 @@ No tests here; the test modules build their fixtures from these.
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -92,6 +94,16 @@ async def open_harness(
         yield Harness(service, api, plaintexts, delays)
     finally:
         await service.aclose()
+
+
+async def serving(server: Any) -> asyncio.Task[None]:
+    """Start ``server`` (an opened ``HttpServer``) and return its task once it listens."""
+    task = asyncio.create_task(server.run())
+    deadline = time.monotonic() + 10
+    while not server.started:
+        assert time.monotonic() < deadline, "the server did not start"
+        await asyncio.sleep(0.01)
+    return task
 
 
 def campaign_request(request_id: str, account: str = INR_ACCOUNT, **extra: Any) -> dict[str, Any]:

@@ -149,6 +149,30 @@ class PolicyBook(BaseModel):
         return found if found is not None else default_policy(currency)
 
 
+def over_limit(
+    field: str,
+    rule: str,
+    amount: int,
+    limit: int,
+    currency: str,
+    *,
+    whose: str = "the account's",
+    unit: str = "",
+) -> PolicyViolationError:
+    """The refusal of ``amount`` past ``limit``: the rule, both amounts and the excess, in
+    major units beside Meta's minor units (``unit`` is, e.g., `` a day``)."""
+    return PolicyViolationError(
+        f"{field}: {money(amount, currency)}{unit} is over {whose} {rule} of "
+        f"{money(limit, currency)} by {money(amount - limit, currency)}",
+        field=field,
+        limit=rule,
+        allowed=limit,
+        requested=amount,
+        excess=amount - limit,
+        currency=currency,
+    )
+
+
 def money(minor: int, currency: str) -> str:
     """An amount as a person reads it, with Meta's minor units beside: ``USD 5.00 (500)``."""
     value = Money(amount_minor=minor, currency=currency.upper())
@@ -234,15 +258,7 @@ class PolicyCheck:
             )
 
     def _over(self, field: str, name: str, amount: int, limit: int) -> PolicyViolationError:
-        return PolicyViolationError(
-            f"{field}: {self._money(amount)} is over the account's {name} of "
-            f"{self._money(limit)} by {self._money(amount - limit)}",
-            field=field,
-            limit=name,
-            allowed=limit,
-            requested=amount,
-            excess=amount - limit,
-        )
+        return over_limit(field, name, amount, limit, self.currency)
 
     def _money(self, minor: int) -> str:
         return money(minor, self.currency)

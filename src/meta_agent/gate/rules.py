@@ -17,7 +17,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from meta_agent.errors import PolicyViolationError
-from meta_agent.gate.policy import AccountPolicy, money
+from meta_agent.gate.policy import AccountPolicy, money, over_limit
 from meta_agent.graph.guard import Write
 
 DAY = 86_400
@@ -234,18 +234,15 @@ def _over(
 ) -> None:
     if limit is None or amount <= limit:
         return
-    currency = subject.currency
     verdict.refusals.append(
-        PolicyViolationError(
-            f"{name.split()[0]}: {money(amount, currency)}"
-            f"{' a day' if 'per day' in name else ''} is over {subject.account_id}'s {rule} of "
-            f"{money(limit, currency)} by {money(amount - limit, currency)}",
-            field=name.split()[0],
-            limit=rule,
-            allowed=limit,
-            requested=amount,
-            excess=amount - limit,
-            currency=currency,
+        over_limit(
+            name.split()[0],
+            rule,
+            amount,
+            limit,
+            subject.currency,
+            whose=f"{subject.account_id}'s",
+            unit=" a day" if "per day" in name else "",
         )
     )
 

@@ -17,7 +17,10 @@ import typer
 from meta_agent.interfaces.cli_common import ConfigOpt, JsonOpt, err, fail, print_json
 from meta_agent.interfaces.cli_ops import load_entry
 
-keys_app = typer.Typer(help="API keys for the HTTP service.", no_args_is_help=True)
+keys_app = typer.Typer(
+    help="API keys for the HTTP service and MCP over HTTP: create, list, revoke.",
+    no_args_is_help=True,
+)
 
 
 @keys_app.command("create")

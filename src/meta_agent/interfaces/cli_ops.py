@@ -100,7 +100,8 @@ def run(
     """Run any action (create_full_campaign, create_campaign, update_campaign, ...).
 
     Against the Graph API when an access token is configured, else against the embedded
-    sandbox (saying so). Exit 4 when the workflow failed (it was rolled back).
+    sandbox (saying so). Exit 4 when the workflow failed (it was rolled back), 5 when it waits
+    for an approval (see meta-agent approvals).
     """
 
     async def work() -> OrchestratorResponse:
