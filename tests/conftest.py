@@ -12,6 +12,7 @@ from typing import Any
 
 import httpx2
 import pytest
+import structlog
 import uvicorn
 from pydantic import SecretStr
 from starlette.applications import Starlette
@@ -45,6 +46,14 @@ def _loopback_only(self: socket.socket, address: Any) -> Any:
 def _no_network(monkeypatch: pytest.MonkeyPatch) -> None:
     """Forbid any connection to a non-loopback host: tests run offline, always."""
     monkeypatch.setattr(socket.socket, "connect", _loopback_only)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_logging() -> Iterator[None]:
+    """Each test starts with structlog's defaults: a CLI command run in process configures
+    logging for its own run (WARNING and up), which must not silence the next test's events."""
+    yield
+    structlog.reset_defaults()
 
 
 class Graph:

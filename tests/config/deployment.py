@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import shlex
 import types
 import typing
 from pathlib import Path
@@ -43,6 +44,17 @@ def compose(path: Path = ROOT / "docker-compose.yml") -> dict[str, Any]:
     """docker-compose.yml as data."""
     loaded: dict[str, Any] = yaml.safe_load(path.read_text(encoding="utf-8"))
     return loaded
+
+
+def procfile(path: Path = ROOT / "deploy" / "Procfile") -> dict[str, list[str]]:
+    """deploy/Procfile as process name → argv (comments and blank lines skipped)."""
+    processes: dict[str, list[str]] = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        name, command = line.split(":", 1)
+        processes[name.strip()] = shlex.split(command)
+    return processes
 
 
 def interpolate(value: str, variables: dict[str, str]) -> str:

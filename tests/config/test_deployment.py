@@ -20,6 +20,7 @@ from tests.config.deployment import (
     env_names,
     exec_form,
     interpolate,
+    procfile,
 )
 
 SERVICE = "meta-agent"
@@ -191,3 +192,34 @@ def test_env_names_walks_nested_optional_sections() -> None:
     assert "META_AGENT_CREDENTIALS__VAULT__URL" in names
     assert "META_AGENT_CACHE__BACKEND" in names
     assert "META_AGENT_CACHE__BACKND" not in names
+
+
+AGENTS = ("orchestrator", "asset", "campaign", "ad_creation", "insights")
+
+
+def test_compose_runs_one_worker_service_per_agent() -> None:
+    """Each agent has a service running `meta-agent worker` with its AGENT_TYPE, on the
+    front's database and cache, in distributed mode."""
+    services = compose()["services"]
+    front = _service()["environment"]
+    assert front["META_AGENT_DURABLE__MODE"] == "distributed"
+    for agent in AGENTS:
+        worker = services[agent]
+        _check_command(worker["command"])
+        assert worker["command"][1] == "worker"
+        environment = worker["environment"]
+        assert environment["AGENT_TYPE"] == agent
+        for name in ("META_AGENT_DATABASE__URL", "META_AGENT_CACHE__URL", "META_AGENT_CONFIG"):
+            assert environment[name] == front[name], (agent, name)
+        assert {"redis", "postgres"} <= set(worker["depends_on"])
+
+
+def test_procfile_runs_what_compose_runs() -> None:
+    """deploy/Procfile (the processes without Docker) holds the same commands as compose."""
+    processes = procfile()
+    for argv in processes.values():
+        _check_command(argv)
+    assert processes["web"] == _service()["command"]
+    services = compose()["services"]
+    for agent in AGENTS:
+        assert processes[agent] == [*services[agent]["command"], "--agent", agent]

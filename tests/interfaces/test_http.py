@@ -165,7 +165,7 @@ async def test_healthz_reports_every_check(http: httpx2.AsyncClient) -> None:
     assert response.status_code == 200
     body = response.json()
     assert body["status"] == "healthy"
-    assert set(body["checks"]) == {"api_connectivity", "database", "cache", "agents"}
+    assert set(body["checks"]) == {"api_connectivity", "database", "cache", "agents", "queues"}
 
 
 async def test_healthz_is_503_when_a_check_fails(

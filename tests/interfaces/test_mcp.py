@@ -310,7 +310,7 @@ async def test_health_reports_sandbox_mode(service: MetaAgentService) -> None:
     async with connected(service) as session:
         body = structured(await session.call_tool("health", {}))
     assert (body["status"], body["mode"]) == ("healthy", "sandbox")
-    assert set(body["checks"]) == {"api_connectivity", "database", "cache", "agents"}
+    assert set(body["checks"]) == {"api_connectivity", "database", "cache", "agents", "queues"}
 
 
 # -- errors -------------------------------------------------------------------------------------

@@ -18,7 +18,7 @@ def test_health_of_the_embedded_sandbox_is_healthy() -> None:
     report = json_of(result)
     assert report["status"] == "healthy"
     assert report["mode"] == "sandbox"
-    assert set(report["checks"]) == {"api_connectivity", "database", "cache", "agents"}
+    assert set(report["checks"]) == {"api_connectivity", "database", "cache", "agents", "queues"}
 
 
 def test_health_table_names_each_check() -> None:

@@ -34,7 +34,7 @@ async def test_with_no_token_the_service_runs_on_the_sandbox_and_is_healthy(
     assert service.mode == "sandbox"
     report = await service.health()
     assert report.status == "healthy"
-    assert set(report.checks) == {"api_connectivity", "database", "cache", "agents"}
+    assert set(report.checks) == {"api_connectivity", "database", "cache", "agents", "queues"}
 
 
 async def test_a_request_is_counted_in_the_metrics(service: MetaAgentService) -> None:

@@ -46,7 +46,7 @@ async def test_open_twice_is_a_no_op(make_journal: MakeJournal) -> None:
     assert (await second.get_workflow("wf-1")) is not None
     engine = make_engine(first.url)
     try:
-        assert current_revision(engine) == "0002"
+        assert current_revision(engine) == "0003"
     finally:
         engine.dispose()
 

@@ -87,6 +87,13 @@ class CacheSettings(_Section):
     backend: Literal["memory", "redis"] = "memory"
     url: str = "redis://127.0.0.1:6379/0"
     ttl: float = Field(default=3600.0, gt=0)
+    local_ttl: float = Field(
+        default=30.0,
+        ge=0,
+        description="redis backend: keep values read or written in this process for at most "
+        "this many seconds, dropped early when another process writes them (pub/sub); "
+        "bounds how stale a missed invalidation can make a read; 0 turns the local level off",
+    )
 
 
 class DatabaseSettings(_Section):
@@ -132,6 +139,59 @@ class ServiceSettings(_Section):
     )
 
 
+class AgentSettings(_Section):
+    """One agent's queue: how much of its work each worker process takes at once."""
+
+    workers: int = Field(
+        default=4, ge=1, le=256, description="operations of this agent one process runs at once"
+    )
+    per_account: int | None = Field(
+        default=None,
+        ge=1,
+        description="at most this many of its operations on one ad account at once, across "
+        "all processes (none: no per-account limit)",
+    )
+    upload_timeout: float | None = Field(
+        default=None, gt=0, description="seconds an upload may take (the asset agent)"
+    )
+
+
+class AgentsSettings(_Section):
+    """The seed's ``agents:`` section: one queue per agent, one worker service per queue."""
+
+    orchestrator: AgentSettings = AgentSettings(workers=4)
+    asset: AgentSettings = AgentSettings(workers=8, per_account=4, upload_timeout=300)
+    campaign: AgentSettings = AgentSettings(workers=4, per_account=2)
+    ad_creation: AgentSettings = AgentSettings(workers=4, per_account=2)
+    insights: AgentSettings = AgentSettings(workers=2, per_account=2)
+
+
+class DurableSettings(_Section):
+    """Durable execution (DBOS Transact): where workflows are checkpointed, who runs them."""
+
+    mode: Literal["embedded", "distributed"] = Field(
+        default="embedded",
+        description="embedded: this process runs every workflow and agent operation itself; "
+        "distributed: workers (meta-agent worker --agent ...) run them from queues in "
+        "PostgreSQL, and the service and CLI only enqueue and read results",
+    )
+    url: str | None = Field(
+        default=None,
+        description="the database DBOS checkpoints into; default: the journal's database when "
+        "it is PostgreSQL, else durable.db beside journal.db",
+    )
+    takeover_after_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        description="a worker silent this long is declared dead, and a live worker takes over "
+        "its unfinished workflows",
+    )
+    heartbeat_seconds: float = Field(default=5.0, gt=0, description="how often workers report")
+    polling_interval_seconds: float = Field(
+        default=0.05, gt=0, le=10, description="how often a worker looks at its queue"
+    )
+
+
 class SandboxSettings(_Section):
     """The embedded Marketing API sandbox, used when no access token is configured."""
 
@@ -156,6 +216,8 @@ class Settings(BaseSettings):
     monitoring: MonitoringSettings = MonitoringSettings()
     service: ServiceSettings = ServiceSettings()
     sandbox: SandboxSettings = SandboxSettings()
+    agents: AgentsSettings = AgentsSettings()
+    durable: DurableSettings = DurableSettings()
     policies: dict[str, Any] = Field(
         default_factory=dict,
         description="per-account guardrails: {'default': {...}, 'accounts': {'act_1': {...}}}",
@@ -186,6 +248,20 @@ class Settings(BaseSettings):
     def journal_url(self) -> str:
         """The journal's SQLAlchemy URL."""
         return self.database.url or f"sqlite:///{data_dir() / 'journal.db'}"
+
+    @property
+    def durable_url(self) -> str:
+        """Where DBOS checkpoints: ``durable.url``, the journal's PostgreSQL, or a SQLite file
+        beside the journal's (two SQLite writers on one file would take turns on its lock)."""
+        if self.durable.url:
+            return self.durable.url
+        journal = self.journal_url
+        if journal.startswith("postgresql"):
+            return "postgresql://" + journal.split("://", 1)[1]
+        folder = data_dir()
+        if journal.startswith("sqlite:///") and journal != "sqlite:///:memory:":
+            folder = Path(journal.removeprefix("sqlite:///")).parent
+        return f"sqlite:///{folder / 'durable.db'}"
 
 
 def load_settings(config_file: Path | str | None = None, **overrides: Any) -> Settings:

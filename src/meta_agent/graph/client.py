@@ -17,6 +17,7 @@ from pydantic import SecretStr
 
 from meta_agent.graph.batch import MAX_BATCH_SIZE, BatchBuilder
 from meta_agent.graph.guard import WriteGuard
+from meta_agent.graph.pacing_state import SharedPacing
 from meta_agent.graph.requestor import CallOptions, GraphResponse, Requestor
 from meta_agent.graph.services import (
     AccountService,
@@ -37,7 +38,9 @@ class GraphClient:
     """An async Graph API client: ``async with GraphClient(settings) as graph: ...``.
 
     Every write passes ``guard`` before it is sent (see :mod:`meta_agent.graph.guard`); a
-    client built without one sends reads only.
+    client built without one sends reads only. With ``shared_pacing``, this client paces
+    together with every other one (in any process) using the same store (see
+    :mod:`meta_agent.graph.pacing`); the caller owns the store and closes it.
     """
 
     def __init__(
@@ -50,6 +53,7 @@ class GraphClient:
         rng: random.Random | None = None,
         wall_clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         guard: WriteGuard | None = None,
+        shared_pacing: SharedPacing | None = None,
     ) -> None:
         self.settings = settings
         self.transport = Transport(
@@ -66,6 +70,7 @@ class GraphClient:
             rng=rng,
             wall_clock=wall_clock,
             guard=guard,
+            shared_pacing=shared_pacing,
         )
         self.accounts = AccountService(self.requestor)
         self.campaigns = CampaignService(self.requestor)

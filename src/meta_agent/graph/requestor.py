@@ -30,7 +30,8 @@ from meta_agent.errors import (
 )
 from meta_agent.graph.error_table import build_error
 from meta_agent.graph.guard import NoGuard, WriteGuard, writes_of
-from meta_agent.graph.pacing import Pacer
+from meta_agent.graph.pacing import LEASE_S, Pacer
+from meta_agent.graph.pacing_state import SharedPacing
 from meta_agent.graph.retry import Delivery, RetryPolicy, decide
 from meta_agent.graph.settings import GraphSettings
 from meta_agent.graph.transport import FileField, RawResponse, SendFailedError, Transport
@@ -79,6 +80,7 @@ class Requestor:
         rng: random.Random | None = None,
         wall_clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         guard: WriteGuard | None = None,
+        shared_pacing: SharedPacing | None = None,
     ) -> None:
         import asyncio
 
@@ -94,6 +96,10 @@ class Requestor:
             max_concurrency=settings.max_concurrency,
             slow_at=settings.slow_at_pct,
             target=settings.target_pct,
+            shared=shared_pacing,
+            wall=lambda: wall_clock().timestamp(),
+            # A lease outlives any call that is still alive (the timeout is per phase).
+            lease_seconds=max(LEASE_S, 2 * settings.timeout),
         )
         self.policy = RetryPolicy(
             max_attempts=settings.max_attempts, max_elapsed=settings.max_retry_seconds
@@ -185,9 +191,11 @@ class Requestor:
                 )
             except SendFailedError as failure:
                 raise self._send_failure(failure, method, path, options) from None
-        usage = parse_usage(raw.headers)
-        key = self._learn_account(path, key, usage.accounts)
-        self.pacer.observe(key, usage)
+            # Observed before the slot is left: with shared pacing, the call's cost reaches
+            # the other processes in the same step as its lease stops counting.
+            usage = parse_usage(raw.headers)
+            key = self._learn_account(path, key, usage.accounts)
+            self.pacer.observe(key, usage)
         outcome: ApiError | None = None
         try:
             return self._decode(raw, usage.blocked_for)

@@ -23,7 +23,7 @@ import typer
 from pydantic import SecretStr, ValidationError
 from rich.markup import escape
 
-from meta_agent.interfaces import cli_approvals, cli_insights, cli_keys, cli_ops
+from meta_agent.interfaces import cli_approvals, cli_insights, cli_keys, cli_ops, cli_workers
 from meta_agent.interfaces.cli_common import (
     EXIT_USAGE,
     EXIT_WORKFLOW,
@@ -100,6 +100,14 @@ def sandbox(
         typer.Option(help="Fault script: JSON list or 'kind:key=value,...;...' (see docs)."),
     ] = None,
     seed: Annotated[int, typer.Option(help="Seed for ids, synthetic insights and faults.")] = 0,
+    accounts: Annotated[
+        int | None,
+        typer.Option(
+            help="Seed N ad accounts (INR, USD, EUR, GBP, JPY in turn), each with its own Page "
+            "and Instagram account; default: two accounts sharing one Page. A --state file "
+            "that exists keeps its own accounts."
+        ),
+    ] = None,
     state: Annotated[
         Path | None,
         typer.Option(help="JSON file that keeps the sandbox's objects across restarts."),
@@ -118,6 +126,7 @@ def sandbox(
             app_secret=SecretStr(app_secret) if app_secret else None,
             latency_ms=latency_ms,
             seed=seed,
+            accounts=accounts,
             tier=tier,
             time_scale=time_scale,
             base_url=f"http://{host}:{port}",
@@ -133,18 +142,33 @@ def sandbox(
     uvicorn.run(asgi, host=host, port=port, log_level="warning", lifespan="off")
 
 
+_BANNER_ACCOUNTS = 10  # accounts listed one by one at start; the rest are summed up
+
+
 def _print_banner(config: SandboxConfig, token: str) -> None:
-    from meta_agent.sandbox.state import PAGE_ID, SEED_ACCOUNTS
+    from meta_agent.sandbox.state import PAGE_ID, seed_accounts
 
     shown = token if token == DEFAULT_TOKEN else f"{token[:4]}… (as given with --token)"
     console.print(f"[bold green]Marketing API sandbox[/] at {config.base_url}/v25.0/")
     console.print(f"  access token : {shown}")
-    for account in SEED_ACCOUNTS:
+    seeded = seed_accounts(config.accounts)
+    if config.accounts is not None:  # each account with its own Page, the tier said once
+        console.print(f"  access tier  : {config.tier}")
+    for seed in seeded[:_BANNER_ACCOUNTS]:
+        account = seed.account
+        where = f"act_{account['account_id']}  {account['currency']}  {account['timezone_name']}"
+        if config.accounts is None:
+            console.print(f"  ad account   : {where}  ({config.tier} tier)")
+        else:
+            console.print(f"  ad account   : {where}  page {seed.page_id}")
+    if len(seeded) > _BANNER_ACCOUNTS:
+        last = seeded[-1]
         console.print(
-            f"  ad account   : act_{account['account_id']}  {account['currency']}  "
-            f"{account['timezone_name']}  ({config.tier} tier)"
+            f"  …            : {len(seeded) - _BANNER_ACCOUNTS} more, up to "
+            f"act_{last.account['account_id']}  page {last.page_id}"
         )
-    console.print(f"  page_id      : {PAGE_ID}")
+    if config.accounts is None:
+        console.print(f"  page_id      : {PAGE_ID}")
     console.print(
         "  admin        : /_sandbox/objects, /_sandbox/requests, /_sandbox/faults, /_sandbox/reset"
     )
@@ -249,6 +273,8 @@ app.command()(cli_ops.serve)
 app.command()(cli_ops.mcp)
 app.add_typer(cli_keys.keys_app, name="keys")
 app.add_typer(cli_approvals.approvals_app, name="approvals")
+app.command()(cli_workers.worker)
+app.add_typer(cli_workers.workers_app, name="workers")
 app.command()(walkthrough)
 
 

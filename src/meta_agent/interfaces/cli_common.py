@@ -47,6 +47,7 @@ if TYPE_CHECKING:  # the service stack is imported on first use: --help and sand
     from meta_agent.orchestrator.events import Event
     from meta_agent.orchestrator.requests import OrchestratorResponse
     from meta_agent.service import MetaAgentService
+    from meta_agent.service.workers import Identity
 
 EXIT_OK = 0
 EXIT_INTERNAL = 1
@@ -162,13 +163,16 @@ def settings_from(config: Path | None, **overrides: Any) -> Settings:
 
 @asynccontextmanager
 async def open_service(
-    config: Path | None, *, announce: bool = True
+    config: Path | None, *, announce: bool = True, identity: Identity | None = None
 ) -> AsyncIterator[MetaAgentService]:
-    """The service for one command, closed afterwards; says so when it uses the sandbox."""
+    """The service for one command, closed afterwards; says so when it uses the sandbox.
+
+    ``identity`` makes the process a worker (``meta-agent worker``).
+    """
     from meta_agent.service import MetaAgentService
 
     settings = settings_from(config)
-    service = await MetaAgentService.open(settings)
+    service = await MetaAgentService.open(settings, identity=identity)
     try:
         if announce and service.mode == "sandbox":
             err.print(f"[yellow]{_sandbox_reason(settings)}[/]")

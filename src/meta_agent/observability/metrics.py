@@ -46,6 +46,40 @@ RATE_LIMIT_WAITS = Counter(
 )
 
 
+QUEUE_WAITING = Gauge(
+    "meta_agent_queue_waiting",
+    "Workflows waiting on each queue (all processes)",
+    ["queue"],
+    registry=REGISTRY,
+)
+QUEUE_RUNNING = Gauge(
+    "meta_agent_queue_running",
+    "Workflows of each queue running now (all processes)",
+    ["queue"],
+    registry=REGISTRY,
+)
+QUEUE_OLDEST = Gauge(
+    "meta_agent_queue_oldest_waiting_seconds",
+    "Age of the oldest workflow waiting on each queue",
+    ["queue"],
+    registry=REGISTRY,
+)
+QUEUE_DONE = Counter(
+    "meta_agent_queue_done",
+    "Workflows and agent operations this process finished, by queue and outcome",
+    ["queue", "outcome"],
+    registry=REGISTRY,
+)
+
+
+def queues(depths: dict[str, dict[str, float]]) -> None:
+    """Record the queues as the system database has them now."""
+    for name, row in depths.items():
+        QUEUE_WAITING.labels(queue=name).set(row["waiting"])
+        QUEUE_RUNNING.labels(queue=name).set(row["running"])
+        QUEUE_OLDEST.labels(queue=name).set(row["oldest_s"])
+
+
 def api_call(endpoint: str, method: str, status: int | str) -> None:
     """Count one Graph call (``status`` is the HTTP status, or ``error`` when none came)."""
     API_CALLS.labels(endpoint=endpoint or "/", method=method, status=str(status)).inc()

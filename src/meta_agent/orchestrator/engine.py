@@ -131,6 +131,23 @@ class StepRun:
 
 StepFunction = Callable[[StepRun], Awaitable[dict[str, Any]]]
 
+Handoff = Callable[
+    ["WorkflowContext", str, str, bool], Awaitable[tuple[dict[str, Any], list[NewResource]]]
+]
+"""Runs step ``name`` of a workflow on ``agent``'s worker: ``(ctx, agent, name, resumed)``."""
+
+
+class StepReached(BaseException):
+    """The step an agent's worker was asked to run has run: its output (ends the replay).
+
+    A BaseException, so no ``except Exception`` in a workflow can swallow it.
+    """
+
+    def __init__(self, output: dict[str, Any], created: list[NewResource]) -> None:
+        super().__init__("step reached")
+        self.output = output
+        self.created = created
+
 
 class WorkflowContext:
     """One run of one workflow: its identity, its journal, and the ``step`` wrapper."""
@@ -143,6 +160,10 @@ class WorkflowContext:
         compensator: Compensator,
         prefix: str,
         history: Sequence[StepRecord] = (),
+        *,
+        handoff: Handoff | None = None,
+        target: str | None = None,
+        again: bool = False,
     ) -> None:
         self.record = record
         self.store = store
@@ -150,6 +171,12 @@ class WorkflowContext:
         self.compensator = compensator
         self.prefix = prefix
         self._history = {step.name: step for step in history if step.kind == "action"}
+        self.handoff = handoff
+        """Set in distributed mode: steps that name an agent run on that agent's worker."""
+        self.target = target
+        """Set on an agent's worker: run only this step (replaying those before it)."""
+        self.again = again
+        """On an agent's worker: the step runs again (adopt what it had created)."""
 
     @property
     def workflow_id(self) -> str:
@@ -169,11 +196,16 @@ class WorkflowContext:
         input: dict[str, Any] | None = None,
         planned: Iterable[Planned] = (),
         idempotency_key: str | None = None,
+        agent: str | None = None,
     ) -> dict[str, Any]:
         """Run ``fn`` as the journaled step ``name`` (unique within the workflow).
 
         A step the journal shows COMPLETED is not run again: its output is returned.
+        ``agent`` names the agent whose work it is (``asset``, ``campaign``,
+        ``ad_creation``, ``insights``): in distributed mode it runs on that agent's worker.
         """
+        if self.target is not None:
+            return await self._step_for_agent(name, fn, list(planned))
         earlier = self._history.get(name)
         if earlier is not None and earlier.status is StepStatus.COMPLETED:
             log.info("workflow.step.replayed", step=name)
@@ -181,13 +213,18 @@ class WorkflowContext:
         planned = list(planned)
         journal_input = {**(input or {}), "planned": [item.to_dict() for item in planned]}
         run = StepRun(self, name, resumed=earlier is not None)
-        if run.resumed and planned:
+        handoff = self.handoff if agent is not None else None
+        if run.resumed and planned and handoff is None:
             run.found = await self._adopt(name, planned)
         record = await self.store.start_step(
             self.workflow_id, name, input=journal_input, idempotency_key=idempotency_key
         )
         try:
-            output = await fn(run)
+            if handoff is not None and agent is not None:
+                output, created = await handoff(self, agent, name, run.resumed)
+                run.deferred.extend(created)
+            else:
+                output = await fn(run)
         except Exception as error:
             failure = as_meta_error(error)
             failure.details.setdefault("step", name)
@@ -204,8 +241,35 @@ class WorkflowContext:
         return output
 
     async def emit(self, event_type: str, **data: Any) -> None:
-        """Tell subscribers something happened in this workflow."""
-        await self.bus.emit(ev.Event(event_type, self.workflow_id, data))
+        """Tell subscribers something happened in this workflow (the orchestrator's process
+        does; an agent's worker replaying the workflow does not repeat it)."""
+        if self.target is None:
+            await self.bus.emit(ev.Event(event_type, self.workflow_id, data))
+
+    async def _step_for_agent(
+        self, name: str, fn: StepFunction, planned: list[Planned]
+    ) -> dict[str, Any]:
+        """On an agent's worker: replay the steps before the target, run it, stop.
+
+        Raises:
+            StepReached: the target ran (its output and created objects).
+            ConflictError: a step before the target has not completed (out of order).
+        """
+        if name != self.target:
+            earlier = self._history.get(name)
+            if earlier is not None and earlier.status is StepStatus.COMPLETED:
+                return earlier.output or {}
+            raise ConflictError(
+                f"step {self.target} of workflow {self.workflow_id} was handed to an agent "
+                f"before step {name} completed",
+                workflow_id=self.workflow_id,
+                step=name,
+            )
+        run = StepRun(self, name, resumed=self.again)
+        if self.again and planned:
+            run.found = await self._adopt(name, planned)
+        output = await fn(run)
+        raise StepReached(output, run.deferred)
 
     async def _adopt(self, step: str, planned: Sequence[Planned]) -> dict[str, str]:
         """Objects of ``planned`` that already exist: journaled as this step's resources."""
@@ -275,8 +339,17 @@ class WorkflowEngine:
         """
         return _same_request(existing, action, request)
 
-    async def context(self, workflow_id: str, prefix: str) -> WorkflowContext:
-        """A context to resume ``workflow_id``, its completed steps ready to replay.
+    async def context(
+        self,
+        workflow_id: str,
+        prefix: str,
+        *,
+        handoff: Handoff | None = None,
+        target: str | None = None,
+        again: bool = False,
+    ) -> WorkflowContext:
+        """A context to run or carry on ``workflow_id``, its completed steps ready to replay
+        (``target``: only to run that step, on an agent's worker).
 
         Raises:
             ConflictError: no such workflow, or it has finished.
@@ -290,7 +363,17 @@ class WorkflowEngine:
                 status=record.status.value,
             )
         history = await self.store.steps(workflow_id)
-        return WorkflowContext(record, self.store, self.bus, self.compensator, prefix, history)
+        return WorkflowContext(
+            record,
+            self.store,
+            self.bus,
+            self.compensator,
+            prefix,
+            history,
+            handoff=handoff,
+            target=target,
+            again=again,
+        )
 
     async def run(
         self, ctx: WorkflowContext, body: Body, *, rollback_on_failure: bool = True

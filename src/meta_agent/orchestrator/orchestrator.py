@@ -23,12 +23,19 @@ from meta_agent.errors import (
 )
 from meta_agent.orchestrator import events as ev
 from meta_agent.orchestrator.approvals import ApprovalDesk
-from meta_agent.orchestrator.engine import WorkflowContext, journaled_principal
+from meta_agent.orchestrator.dispatch import Dispatch
+from meta_agent.orchestrator.engine import StepReached, WorkflowContext, journaled_principal
 from meta_agent.orchestrator.env import Env
 from meta_agent.orchestrator.requests import OrchestratorRequest, OrchestratorResponse
 from meta_agent.orchestrator.workflows import WORKFLOWS, Workflow
 from meta_agent.principals import LOCAL_OPERATOR, Principal, acting_as, current_principal
-from meta_agent.store.journal import ResourceRecord, StepRecord, WorkflowRecord, WorkflowStatus
+from meta_agent.store.journal import (
+    NewResource,
+    ResourceRecord,
+    StepRecord,
+    WorkflowRecord,
+    WorkflowStatus,
+)
 
 log = structlog.get_logger("meta_agent.orchestrator")
 
@@ -36,12 +43,18 @@ log = structlog.get_logger("meta_agent.orchestrator")
 class Orchestrator:
     """Routes requests to workflows and owns their life cycle (run, resume, roll back)."""
 
-    def __init__(self, env: Env) -> None:
+    def __init__(self, env: Env, dispatch: Dispatch | None = None) -> None:
         self.env = env
         self.engine = env.engine
         env.runner = self.execute
         env.bus.subscribe(ev.CAMPAIGN_CREATED, self._track_campaign)
         self.approvals = ApprovalDesk(env.store, env.engine, self)
+        self.dispatch = dispatch or Dispatch()
+        """Where workflows run: here (embedded), or on workers (distributed)."""
+        self.dispatch.bind(self)
+        # The plan ``execute`` prepared, for the first run of its workflow (a recovery, in
+        # this process or another, prepares again: reads only).
+        self._plans: dict[str, Any] = {}
 
     async def execute(
         self,
@@ -76,20 +89,86 @@ class Orchestrator:
             structlog.contextvars.unbind_contextvars("request_id", "action", "workflow_id")
 
     async def resume(self, workflow_id: str) -> OrchestratorResponse:
-        """Carry on an interrupted (RUNNING) workflow from its journal, as its own principal.
+        """Carry on an interrupted (RUNNING) workflow now, rather than when its process
+        restarts or is declared dead (DBOS's checkpoint, on whichever process listens).
 
         Raises:
             ConflictError: no such workflow, or it has finished.
         """
         record = await self._record(workflow_id)
+        if record.status not in (WorkflowStatus.RUNNING, WorkflowStatus.ROLLING_BACK):
+            raise ConflictError(
+                f"Workflow {workflow_id} is {record.status.value}; only a RUNNING (interrupted) "
+                "workflow can be resumed",
+                workflow_id=workflow_id,
+                status=record.status.value,
+            )
+        answer = await self.dispatch.resume(workflow_id)
+        if answer is None:
+            # DBOS holds no unfinished run of it (it was reopened, or ran elsewhere): a new
+            # run, named by the journal's state, so two resumes at once join one run.
+            steps = await self.env.store.steps(workflow_id)
+            run_id = f"{workflow_id}.resume-{len(steps)}-{record.status.value.lower()}"
+            answer = await self.dispatch.workflow(workflow_id, run_id)
+        return OrchestratorResponse.model_validate(answer)
+
+    async def carry_on(self, workflow_id: str) -> OrchestratorResponse:
+        """The one body of every workflow run: the first, and any after a crash.
+
+        Completed steps replay from the journal; a step interrupted mid-call adopts what it
+        had created; a rollback interrupted halfway finishes; a finished workflow answers.
+        """
+        record = await self._record(workflow_id)
+        if record.status is WorkflowStatus.ROLLING_BACK:
+            return await self.rollback(workflow_id)
+        if record.status is not WorkflowStatus.RUNNING:
+            return _response(record, replayed=False)
         request = OrchestratorRequest.parse(_original(record))
         workflow = WORKFLOWS[request.action]
+        structlog.contextvars.bind_contextvars(request_id=record.request_id, action=record.action)
+        handoff = self._handoff if self.dispatch.distributed else None
         with acting_as(journaled_principal(record)):
-            plan = await workflow.prepare(request, self.env)
+            plan = self._plans.pop(workflow_id, None)
+            if plan is None:
+                plan = await workflow.prepare(request, self.env)
             ctx = await self.engine.context(
-                workflow_id, workflow_prefix(record.account_id, record.request_id)
+                workflow_id,
+                workflow_prefix(record.account_id, record.request_id),
+                handoff=handoff,
             )
             return await self._run(ctx, request, workflow, plan)
+
+    async def run_step_here(
+        self, workflow_id: str, step: str, *, again: bool = False
+    ) -> tuple[dict[str, Any], list[NewResource]]:
+        """Run one step of ``workflow_id`` in this process (an agent's worker): prepare, replay
+        the completed steps before it, run it; its output and the objects to journal with it.
+
+        Raises:
+            ConflictError: the workflow is not running, or never reaches ``step``.
+            MetaAgentError: what the step raised.
+        """
+        record = await self._record(workflow_id)
+        request = OrchestratorRequest.parse(_original(record))
+        workflow = WORKFLOWS[request.action]
+        with acting_as(journaled_principal(record), workflow_id):
+            plan = await workflow.prepare(request, self.env)
+            ctx = await self.engine.context(
+                workflow_id,
+                workflow_prefix(record.account_id, record.request_id),
+                target=step,
+                again=again,
+            )
+            try:
+                await workflow.run(ctx, request, plan, self.env)
+            except StepReached as reached:
+                return reached.output, reached.created
+        raise ConflictError(f"workflow {workflow_id} ended without reaching step {step}", step=step)
+
+    async def _handoff(
+        self, ctx: WorkflowContext, agent: str, step: str, resumed: bool
+    ) -> tuple[dict[str, Any], list[NewResource]]:
+        return await self.dispatch.step(agent, ctx.workflow_id, step, ctx.account_id, resumed)
 
     async def rollback(self, workflow_id: str) -> OrchestratorResponse:
         """Undo what an interrupted or failed workflow created, as its own principal.
@@ -146,8 +225,18 @@ class Orchestrator:
         )
         if isinstance(begun, WorkflowRecord):
             _visible(principal, begun)
+            if self.dispatch.distributed and not begun.status.finished:
+                # Another replica began it: join its run (enqueueing its id joins, never
+                # starts a second), and answer as it does.
+                answer = await self.dispatch.workflow(begun.id)
+                return OrchestratorResponse.model_validate({**answer, "replayed": True})
             return _replay(begun)
-        return await self._run(begun, request, workflow, plan)
+        self._plans[begun.workflow_id] = plan
+        try:
+            answer = await self.dispatch.workflow(begun.workflow_id)
+        finally:
+            self._plans.pop(begun.workflow_id, None)
+        return OrchestratorResponse.model_validate(answer)
 
     async def _run(
         self, ctx: WorkflowContext, request: OrchestratorRequest, workflow: Workflow, plan: Any

@@ -6,6 +6,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
+from meta_agent.sandbox.state import MAX_SEED_ACCOUNTS
+
 # The sandbox's well-known token: a public fixture, not a credential.
 DEFAULT_TOKEN = "sandbox-token"  # noqa: S105
 
@@ -55,6 +57,16 @@ class SandboxConfig(BaseModel):
     app_secret: SecretStr | None = None
     app_id: str = "1000000000000001"
     seed: int = 0
+    accounts: int | None = Field(
+        default=None,
+        ge=1,
+        le=MAX_SEED_ACCOUNTS,
+        description=(
+            "Seed this many ad accounts, each with its own Page and Instagram account, in "
+            "INR, USD, EUR, GBP, JPY in turn (ids: state.seed_accounts); None keeps the classic "
+            "seed of two accounts (INR, USD) sharing one Page."
+        ),
+    )
     latency_ms: float = Field(default=0.0, ge=0)
     tier: Tier = "standard"
     time_scale: float = Field(

@@ -103,7 +103,9 @@ class Sandbox:
         self.config = config or SandboxConfig()
         self.state_file = state_file
         self.clock: Clock = clock or SystemClock()
-        self.state = state or SandboxState.fresh(self.config.tier, self.clock.now())
+        self.state = state or SandboxState.fresh(
+            self.config.tier, self.clock.now(), self.config.accounts
+        )
         self.ids = ids or IdGenerator(self.config.seed, start=self.state.id_counter)
         self.faults = faults or FaultScript(seed=self.config.seed)
         self.limiter = RateLimiter(self.config)
@@ -126,7 +128,9 @@ class Sandbox:
 
     def reset(self, state: SandboxState | None = None) -> None:
         """Start over from the seeded identity (or from ``state``)."""
-        self.state = state or SandboxState.fresh(self.config.tier, self.clock.now())
+        self.state = state or SandboxState.fresh(
+            self.config.tier, self.clock.now(), self.config.accounts
+        )
         self.ids = IdGenerator(self.config.seed, start=self.state.id_counter)
         self.limiter = RateLimiter(self.config)
         self.counters = Counters()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -43,27 +44,123 @@ SEED_ACCOUNTS: tuple[dict[str, Any], ...] = (
 )
 
 
-def seed_records(tier: str, now: float) -> dict[str, dict[str, Any]]:
-    """The identity every fresh sandbox starts with: a user, two ad accounts, a Page."""
+# ``accounts=N`` seeds: the markets the accounts cycle through, and the id patterns (1-based k).
+SEED_CURRENCIES = ("INR", "USD", "EUR", "GBP", "JPY")
+_MARKETS: dict[str, tuple[str, str, float, str]] = {
+    # currency: (label, timezone_name, timezone_offset_hours_utc, business_country_code)
+    "INR": ("India", "Asia/Kolkata", 5.5, "IN"),
+    "USD": ("US", "America/Los_Angeles", -8.0, "US"),
+    "EUR": ("Germany", "Europe/Berlin", 1.0, "DE"),
+    "GBP": ("UK", "Europe/London", 0.0, "GB"),
+    "JPY": ("Japan", "Asia/Tokyo", 9.0, "JP"),
+}
+MAX_SEED_ACCOUNTS = 1000
+_AUDIENCE_NAMES = ("Website visitors 30d", "Past purchasers 180d")
+_PAGE_TASKS = ("ADVERTISE", "ANALYZE", "CREATE_CONTENT", "MANAGE")
+
+
+@dataclass(frozen=True)
+class SeedAccount:
+    """One seeded ad account and what a launch on it needs: its Page, Instagram account,
+    custom audience (the pixel is shared by all accounts)."""
+
+    account: dict[str, Any]
+    page_id: str
+    instagram_user_id: str
+    audience_id: str
+
+
+def seed_account_id(k: int) -> str:
+    """The ``account_id`` of the k-th seeded account (1-based): the two classic ones first."""
+    classic = [str(account["account_id"]) for account in SEED_ACCOUNTS]
+    return classic[k - 1] if k <= len(classic) else str(2_000_000_000 + k)
+
+
+def seed_accounts(count: int | None = None) -> list[SeedAccount]:
+    """The ad accounts a fresh sandbox holds.
+
+    ``None`` is the classic seed: :data:`SEED_ACCOUNTS` (INR, USD) sharing one Page. ``count``
+    gives that many accounts, k = 1..count, each with its own Page and Instagram account,
+    currencies cycling through :data:`SEED_CURRENCIES` (so the first two are the classic ones):
+    ``act_1234567890``, ``act_9876543210``, then ``act_{2000000000 + k}``; Page
+    ``102030405060708 + k - 1``; Instagram ``17841400000000000 + k``; custom audience
+    ``23850000000000000 + k``. Account 1's Page, Instagram account and audience are the
+    classic ones, so ``PAGE_ID`` keeps working.
+
+    Raises:
+        ValueError: ``count`` outside 1..MAX_SEED_ACCOUNTS.
+    """
+    if count is None:
+        return [
+            SeedAccount(dict(account), PAGE_ID, INSTAGRAM_USER_ID, CUSTOM_AUDIENCE_IDS[index])
+            for index, account in enumerate(SEED_ACCOUNTS)
+        ]
+    if not 1 <= count <= MAX_SEED_ACCOUNTS:
+        raise ValueError(f"accounts must be between 1 and {MAX_SEED_ACCOUNTS}, not {count}")
+    seeded = []
+    for k in range(1, count + 1):
+        if k <= len(SEED_ACCOUNTS):
+            account = dict(SEED_ACCOUNTS[k - 1])
+        else:
+            currency = SEED_CURRENCIES[(k - 1) % len(SEED_CURRENCIES)]
+            label, timezone_name, offset, country = _MARKETS[currency]
+            account = {
+                "account_id": seed_account_id(k),
+                "name": f"Sandbox {label} {k} ({currency})",
+                "currency": currency,
+                "timezone_name": timezone_name,
+                "timezone_offset_hours_utc": offset,
+                "business_country_code": country,
+            }
+        seeded.append(
+            SeedAccount(
+                account,
+                page_id=str(int(PAGE_ID) + k - 1),
+                instagram_user_id=str(int(INSTAGRAM_USER_ID) - 1 + k),
+                audience_id=str(int(CUSTOM_AUDIENCE_IDS[0]) - 1 + k),
+            )
+        )
+    return seeded
+
+
+def _page_record(page_id: str, name: str, instagram_user_id: str) -> dict[str, Any]:
+    return {
+        "kind": "page",
+        "id": page_id,
+        "name": name,
+        "category": "Coffee Shop",
+        "instagram_user_id": instagram_user_id,
+        "account_id": None,
+        "tasks": list(_PAGE_TASKS),
+    }
+
+
+def seed_records(tier: str, now: float, accounts: int | None = None) -> dict[str, dict[str, Any]]:
+    """The identity every fresh sandbox starts with: a user, its ad accounts, Pages, a pixel.
+
+    ``accounts`` as in :func:`seed_accounts`; each account of a counted seed names its own
+    Page in ``promote_page_ids`` (what ``GET /act_X/promote_pages`` lists).
+    """
+    seeded = seed_accounts(accounts)
     records: dict[str, dict[str, Any]] = {
         USER_ID: {"kind": "user", "id": USER_ID, "name": "Sandbox Marketer", "account_id": None},
-        PAGE_ID: {
-            "kind": "page",
-            "id": PAGE_ID,
-            "name": "Sandbox Coffee Co.",
-            "category": "Coffee Shop",
-            "instagram_user_id": INSTAGRAM_USER_ID,
-            "account_id": None,
-            "tasks": ["ADVERTISE", "ANALYZE", "CREATE_CONTENT", "MANAGE"],
-        },
-        PIXEL_ID: {"kind": "pixel", "id": PIXEL_ID, "name": "Sandbox Pixel", "account_id": None},
     }
-    for account in SEED_ACCOUNTS:
-        act_id = f"act_{account['account_id']}"
+    for k, seed in enumerate(seeded, start=1):
+        if seed.page_id not in records:
+            name = "Sandbox Coffee Co." if k == 1 else f"Sandbox Coffee Co. {k}"
+            records[seed.page_id] = _page_record(seed.page_id, name, seed.instagram_user_id)
+    records[PIXEL_ID] = {
+        "kind": "pixel",
+        "id": PIXEL_ID,
+        "name": "Sandbox Pixel",
+        "account_id": None,
+    }
+    for seed in seeded:
+        act_id = f"act_{seed.account['account_id']}"
         records[act_id] = {
             "kind": "adaccount",
             "id": act_id,
-            **account,
+            **seed.account,
             "account_status": 1,
             "disable_reason": 0,
             "amount_spent": "0",
@@ -72,13 +169,15 @@ def seed_records(tier: str, now: float) -> dict[str, dict[str, Any]]:
             "ads_api_access_tier": f"{tier}_access",
             "created_time": now - 400 * 86400,
         }
-    for index, audience_id in enumerate(CUSTOM_AUDIENCE_IDS):
-        records[audience_id] = {
+        if accounts is not None:
+            records[act_id]["promote_page_ids"] = [seed.page_id]
+    for index, seed in enumerate(seeded):
+        records[seed.audience_id] = {
             "kind": "customaudience",
-            "id": audience_id,
-            "name": ("Website visitors 30d", "Past purchasers 180d")[index],
-            "account_id": SEED_ACCOUNTS[index % 2]["account_id"],
-            "approximate_count_lower_bound": 12000 + 9000 * index,
+            "id": seed.audience_id,
+            "name": _AUDIENCE_NAMES[index % 2],
+            "account_id": seed.account["account_id"],
+            "approximate_count_lower_bound": 12000 + 9000 * (index % 2),
         }
     return records
 
@@ -100,9 +199,9 @@ class SandboxState:
         self.version += 1
 
     @classmethod
-    def fresh(cls, tier: str, now: float) -> SandboxState:
-        """A state holding only the seeded identity."""
-        return cls(seed_records(tier, now))
+    def fresh(cls, tier: str, now: float, accounts: int | None = None) -> SandboxState:
+        """A state holding only the seeded identity (``accounts`` as in :func:`seed_accounts`)."""
+        return cls(seed_records(tier, now, accounts))
 
     def add(self, record: dict[str, Any]) -> dict[str, Any]:
         """Store a new record under its ``id``."""

@@ -9,10 +9,12 @@ method here, and render.
 from __future__ import annotations
 
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import structlog
 from pydantic import SecretStr
@@ -35,9 +37,14 @@ from meta_agent.orchestrator.env import Env
 from meta_agent.orchestrator.orchestrator import Orchestrator
 from meta_agent.orchestrator.requests import OrchestratorRequest, OrchestratorResponse
 from meta_agent.principals import LOCAL_OPERATOR, Principal
+from meta_agent.service.durable import build_dispatch, check_durable
 from meta_agent.service.health import HealthReport, check_health
+from meta_agent.service.workers import Identity, Supervisor, embedded_identity
 from meta_agent.store.journal import ApprovalStatus, JournalStore, WorkflowRecord, WorkflowStatus
 from meta_agent.store.sql import SqlJournal
+
+if TYPE_CHECKING:
+    from meta_agent.cache.pacing_redis import RedisSharedPacing
 
 log = structlog.get_logger("meta_agent.service")
 
@@ -54,16 +61,26 @@ class ServiceParts:
     token: ResolvedToken | None = None
     sandbox_app: Any = None
     tokens: TokenProvider | None = None
+    pacing: RedisSharedPacing | None = None
+    """The pacing state the Graph client shares with every worker (None: this process alone)."""
 
 
 class MetaAgentService:
     """Every operation of meta-agent, over one orchestrator."""
 
     def __init__(
-        self, settings: Settings, parts: ServiceParts, *, local_files: bool = True
+        self,
+        settings: Settings,
+        parts: ServiceParts,
+        *,
+        local_files: bool = True,
+        identity: Identity | None = None,
     ) -> None:
         self.settings = settings
         self.parts = parts
+        self.identity = identity or embedded_identity()
+        """This process to DBOS and the other workers (a worker's own, or an embedded one)."""
+        self.dispatch = build_dispatch(settings, self.identity)
         policies = validate(PolicyBook, settings.policies, "policies")
         self.egress = EgressPolicy(allow_loopback=settings.service.egress_allow_loopback)
         """What image URLs and webhooks may reach (:mod:`meta_agent.egress`)."""
@@ -75,7 +92,7 @@ class MetaAgentService:
             local_files=local_files,
             egress=self.egress,
         )
-        self.orchestrator = Orchestrator(self.env)
+        self.orchestrator = Orchestrator(self.env, self.dispatch)
         self.started = time.monotonic()
 
     @classmethod
@@ -85,28 +102,34 @@ class MetaAgentService:
         *,
         sandbox_app: Any = None,
         local_files: bool = True,
+        identity: Identity | None = None,
         **client_options: Any,
     ) -> MetaAgentService:
         """Build and open everything ``settings`` describes.
 
         ``sandbox_app`` replaces the embedded sandbox (tests, the demo); ``local_files=False``
-        (remote callers) refuses assets given as a path on this machine; ``client_options``
-        go to :class:`GraphClient` (``now``, ``sleep``, ``wall_clock``).
+        (remote callers) refuses assets given as a path on this machine; ``identity`` makes
+        this process a worker (:mod:`meta_agent.service.workers`); ``client_options`` go to
+        :class:`GraphClient` (``now``, ``sleep``, ``wall_clock``).
 
         Raises:
             ConfigError: a credential or setting is unusable.
         """
+        check_durable(settings)
         tokens = None if settings.uses_sandbox else TokenProvider(settings.credentials)
         token = await tokens.current() if tokens is not None else None
         app = sandbox_app
         if settings.uses_sandbox and app is None:
             app = _embedded_sandbox(settings)
-        graph = GraphClient(_graph_settings(settings, token), app=app, **client_options)
+        pacing = _shared_pacing(settings)
+        graph = GraphClient(
+            _graph_settings(settings, token), app=app, shared_pacing=pacing, **client_options
+        )
         store = SqlJournal(settings.journal_url)
         await store.open()
         cache = await _cache(settings)
-        parts = ServiceParts(graph, store, cache, token, app, tokens)
-        service = cls(settings, parts, local_files=local_files)
+        parts = ServiceParts(graph, store, cache, token, app, tokens, pacing=pacing)
+        service = cls(settings, parts, local_files=local_files, identity=identity)
         log.info("service.opened", mode=service.mode, journal=_redacted(settings.journal_url))
         return service
 
@@ -128,11 +151,58 @@ class MetaAgentService:
         self.parts.graph.use_token(self.parts.token.token)
         return tokens.check_expiry()
 
+    @property
+    def store(self) -> JournalStore:
+        """The journal."""
+        return self.parts.store
+
+    @asynccontextmanager
+    async def supervised(self) -> AsyncIterator[None]:
+        """While the block runs, this long-lived process (``serve``, ``mcp``, a worker) runs
+        its queues: DBOS launched now (it re-runs what this executor id left unfinished),
+        heartbeats, and the takeover of dead workers' work. A distributed ``serve`` runs no
+        workflow, so it neither launches nor beats."""
+        if self.dispatch.distributed and self.identity.agent == "embedded":
+            yield
+            return
+        supervisor = Supervisor(self, self.identity)
+        # Registered before DBOS may take any work: a process killed between its first
+        # dequeue and its first heartbeat would leave work no sweep could ever find.
+        await supervisor.beat()
+        await self.dispatch.runtime()
+        async with supervisor.running():
+            yield
+
+    async def recover_executor(self, executor_id: str) -> list[str]:
+        """Hand back to the queues what the dead process ``executor_id`` left unfinished."""
+        client = await self.dispatch.client()
+        return await client.recover(executor_id)
+
+    async def queue_depths(self) -> dict[str, dict[str, float]]:
+        """Per queue: waiting, running, age of the oldest waiting (s)."""
+        client = await self.dispatch.client()
+        return await client.queue_depths()
+
+    async def refresh_queue_metrics(self) -> None:
+        """Set the queue gauges from the system database."""
+        try:
+            metrics.queues(await self.queue_depths())
+        except Exception as error:  # metrics never fail a scrape
+            log.warning("metrics.queues_unreadable", error=str(error))
+
+    async def in_flight(self) -> list[dict[str, Any]]:
+        """Every queued or running DBOS workflow."""
+        client = await self.dispatch.client()
+        return await client.in_flight()
+
     async def aclose(self) -> None:
         """Release connections."""
+        self.dispatch.close()
         await self.parts.graph.aclose()
         await self.parts.store.close()
         await self.parts.cache.close()
+        if self.parts.pacing is not None:
+            await self.parts.pacing.close()
 
     async def __aenter__(self) -> MetaAgentService:
         return self
@@ -310,10 +380,20 @@ def _embedded_sandbox(settings: Settings) -> Any:
 
 async def _cache(settings: Settings) -> Cache:
     if settings.cache.backend == "redis":
-        from meta_agent.cache.redis import RedisCache
+        from meta_agent.cache.tiered import TieredCache
 
-        return RedisCache(settings.cache.url)
+        return TieredCache(settings.cache.url, local_ttl=settings.cache.local_ttl)
     return MemoryCache()
+
+
+def _shared_pacing(settings: Settings) -> RedisSharedPacing | None:
+    """Pacing shared over the cache's Redis by every worker: Meta's budgets are per ad account
+    and app, not per process. None (each process paces alone) with the in-memory cache."""
+    if settings.cache.backend != "redis":
+        return None
+    from meta_agent.cache.pacing_redis import RedisSharedPacing
+
+    return RedisSharedPacing(settings.cache.url)
 
 
 def _redacted(url: str) -> str:

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel
 
 from meta_agent.errors import MetaAgentError
+from meta_agent.service.workers import describe
 
 if TYPE_CHECKING:
     from meta_agent.service.facade import MetaAgentService
@@ -47,6 +48,7 @@ async def check_health(service: MetaAgentService) -> HealthReport:
         "database": lambda: _database(service),
         "cache": lambda: _cache(service),
         "agents": lambda: _agents(service),
+        "queues": lambda: _queues(service),
     }
     results = await asyncio.gather(*(_timed(check) for check in checks.values()))
     named = dict(zip(checks, results, strict=True))
@@ -111,6 +113,32 @@ async def _agents(service: MetaAgentService) -> dict[str, Any]:
         "insights": env.insights,
     }
     return {name: "active" for name, agent in agents.items() if agent is not None}
+
+
+async def _queues(service: MetaAgentService) -> dict[str, Any]:
+    """The durable queues: depth per queue and live workers per agent (distributed mode).
+
+    Unhealthy when work waits on a queue that no live worker listens to.
+    """
+    mode = service.settings.durable.mode
+    depths = await service.queue_depths()
+    detail: dict[str, Any] = {"mode": mode, "queues": depths}
+    if mode != "distributed":
+        return detail
+    after = service.settings.durable.takeover_after_seconds
+    alive: dict[str, int] = {}
+    for worker in await service.store.workers():
+        if describe(worker, after)["state"] == "alive":
+            for queue in worker.queues:
+                alive[queue] = alive.get(queue, 0) + 1
+    detail["workers"] = alive
+    stranded = [name for name, row in depths.items() if row["waiting"] and not alive.get(name)]
+    if stranded:
+        raise RuntimeError(
+            f"work waits on {', '.join(stranded)} and no live worker serves it: start "
+            "meta-agent worker --agent " + stranded[0]
+        )
+    return detail
 
 
 def _ms(started: float) -> float:

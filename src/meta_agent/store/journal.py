@@ -164,6 +164,43 @@ class DuplicateRequestError(Exception):
         self.existing = existing
 
 
+@dataclass(frozen=True)
+class WorkerRecord:
+    """A worker process as it last reported itself (``status``: alive, stopped, taken_over)."""
+
+    id: str
+    agent: str
+    queues: list[str]
+    host: str
+    pid: int
+    status: str
+    started_at: datetime
+    heartbeat_at: datetime
+    in_flight: int = 0
+    taken_over_by: str | None = None
+
+
+class WorkerStore(Protocol):
+    """The registry of worker processes: heartbeats, and claims on the dead ones' work."""
+
+    async def worker_beat(self, record: WorkerRecord) -> None:
+        """Insert or refresh a worker's row."""
+
+    async def worker_status(self, worker_id: str, status: str) -> None:
+        """Set a worker's status (``stopped`` on a clean exit)."""
+
+    async def workers(self) -> list[WorkerRecord]:
+        """Every registered worker, newest heartbeat first."""
+
+    async def dead_workers(
+        self, cutoff: datetime, by: str, only: str | None = None
+    ) -> list[WorkerRecord]:
+        """Workers silent since ``cutoff`` or stopped (or just ``only``), other than ``by``."""
+
+    async def mark_taken_over(self, dead: WorkerRecord, by: str) -> bool:
+        """Mark ``dead`` taken over by ``by`` unless it beat since it was read."""
+
+
 class GateStore(Protocol):
     """What the write gate keeps: approvals and the daily budget ledger."""
 
@@ -203,7 +240,7 @@ class GateStore(Protocol):
         """The value ``field`` of ``object_key`` had before its first change on ``day``."""
 
 
-class JournalStore(GateStore, Protocol):
+class JournalStore(GateStore, WorkerStore, Protocol):
     """Durable storage of workflows, their steps and the resources they created.
 
     Every method commits before it returns: a STARTED step is on disk before the call it

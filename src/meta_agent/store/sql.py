@@ -27,7 +27,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from meta_agent.errors import RequestValidationError, UsageError
-from meta_agent.store import gate_queries, queries
+from meta_agent.store import gate_queries, queries, worker_queries
 from meta_agent.store.engine import default_journal_url, is_sqlite_memory, make_engine, sqlite_path
 from meta_agent.store.journal import (
     ApprovalRecord,
@@ -39,6 +39,7 @@ from meta_agent.store.journal import (
     ResourceRecord,
     StepRecord,
     StepStatus,
+    WorkerRecord,
     WorkflowRecord,
     WorkflowStatus,
 )
@@ -335,6 +336,28 @@ class SqlJournal:
     ) -> int | None:
         """The value a field had before its first change of the day, if it changed."""
         return await self._tx(gate_queries.first_budget_today, account_id, day, object_key, field)
+
+    async def worker_beat(self, record: WorkerRecord) -> None:
+        """Insert or refresh a worker's row."""
+        await self._tx(worker_queries.beat, record)
+
+    async def worker_status(self, worker_id: str, status: str) -> None:
+        """Set a worker's status."""
+        await self._tx(worker_queries.set_status, worker_id, status)
+
+    async def workers(self) -> list[WorkerRecord]:
+        """Every registered worker, newest heartbeat first."""
+        return await self._tx(worker_queries.list_workers)
+
+    async def dead_workers(
+        self, cutoff: datetime, by: str, only: str | None = None
+    ) -> list[WorkerRecord]:
+        """Workers silent since ``cutoff`` or stopped (or just ``only``), other than ``by``."""
+        return await self._tx(worker_queries.dead_workers, cutoff, by, only)
+
+    async def mark_taken_over(self, dead: WorkerRecord, by: str) -> bool:
+        """Mark ``dead`` taken over by ``by`` unless it beat since it was read."""
+        return await self._tx(worker_queries.mark_taken_over, dead, by)
 
 
 def _resource_rows(

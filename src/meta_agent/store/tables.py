@@ -134,3 +134,18 @@ budget_ledger = sa.Table(
     sa.Column("created_at", UtcDateTime, nullable=False),
     sa.Index("ix_budget_ledger_account_day", "account_id", "day"),
 )
+
+workers = sa.Table(
+    "workers",
+    metadata,
+    sa.Column("id", sa.String, primary_key=True),
+    sa.Column("agent", sa.String, nullable=False),
+    sa.Column("queues", json_document(), nullable=False),
+    sa.Column("host", sa.String, nullable=False),
+    sa.Column("pid", sa.Integer, nullable=False),
+    sa.Column("status", sa.String(20), nullable=False),
+    sa.Column("started_at", UtcDateTime, nullable=False),
+    sa.Column("heartbeat_at", UtcDateTime, nullable=False),
+    sa.Column("in_flight", sa.Integer, nullable=False),
+    sa.Column("taken_over_by", sa.String, nullable=True),
+)

@@ -263,7 +263,8 @@ class HttpServer:
         assert self.server is not None, "use async with first"
         assert self.service is not None, "use async with first"
         log.info("http.serving", host=self.host, port=self.port, mode=self.service.mode)
-        await self.server.serve()
+        async with self.service.supervised():
+            await self.server.serve()
 
     def stop(self) -> None:
         """Ask the server to finish its requests and stop."""

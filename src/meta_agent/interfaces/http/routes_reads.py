@@ -108,6 +108,7 @@ async def metrics(state: State) -> Response:
     """Every meta-agent metric in Prometheus' text exposition format."""
     if not state.metrics_enabled:
         raise HttpError(404, "not_found", "metrics are disabled (monitoring.metrics_enabled)")
+    await state.service.refresh_queue_metrics()
     return Response(exposition(), media_type=PROMETHEUS_TEXT)
 
 

@@ -96,11 +96,13 @@ async def run(
         state = await launch(run, env, plan.account_id, items)
         return {"ids": state.ids, "requests": state.requests}
 
-    created = await ctx.step("launch", send, planned=[item.planned for item in items])
+    created = await ctx.step(
+        "launch", send, planned=[item.planned for item in items], agent="campaign"
+    )
     ids: dict[str, str] = created["ids"]
     await ctx.emit(ev.CAMPAIGN_CREATED, campaign_id=ids["campaign"], account_id=plan.account_id)
     if request.options.activate:
-        await ctx.step("activate", lambda run: activate_all(env, ids))
+        await ctx.step("activate", lambda run: activate_all(env, ids), agent="campaign")
     status = "ACTIVE" if request.options.activate else "PAUSED"
     return {
         "account_id": plan.account_id,

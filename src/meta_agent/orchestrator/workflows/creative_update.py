@@ -142,7 +142,9 @@ async def run(
         return await ctx.step("validate", lambda run: _validate(env, plan))
     media: dict[str, str] = {}
     if data.images:
-        uploaded = await ctx.step("upload_assets", lambda run: _upload(run, env, plan))
+        uploaded = await ctx.step(
+            "upload_assets", lambda run: _upload(run, env, plan), agent="asset"
+        )
         media = dict(uploaded["images"])
     new_id = data.creative_id
     if data.creative is not None:
@@ -150,6 +152,7 @@ async def run(
             "create_creative",
             lambda run: _create(run, env, plan, data.creative, media),
             planned=[Planned("adcreative", plan.key("creative"))],
+            agent="ad_creation",
         )
         new_id = str(made["creative_id"])
     assert new_id is not None  # exactly one of creative and creative_id
@@ -157,6 +160,7 @@ async def run(
         "point_ad",
         lambda run: _point(run, env, plan, new_id),
         input={"ad_id": plan.ad_id, "creative_id": new_id, "before": plan.old_creative_id},
+        agent="ad_creation",
     )
     return {
         "ad_id": plan.ad_id,

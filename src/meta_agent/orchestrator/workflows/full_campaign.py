@@ -193,7 +193,9 @@ async def run(
     images = await _images(plan, env)
     videos: dict[str, str] = {}
     if plan.data.videos:
-        videos = (await ctx.step("upload_videos", lambda run: _videos(run, plan, env)))["videos"]
+        videos = (
+            await ctx.step("upload_videos", lambda run: _videos(run, plan, env), agent="asset")
+        )["videos"]
     assets = {"images": images, "videos": videos}
     items = launch_items(plan, plan.targeting, images | videos)
     if request.options.dry_run:
@@ -207,11 +209,12 @@ async def run(
         lambda run: _launch(run, plan, env, items),
         input={"items": [item.label for item in items], "images": images},
         planned=[item.planned for item in items],
+        agent="campaign",
     )
     ids: dict[str, str] = created["ids"]
     await ctx.emit(ev.CAMPAIGN_CREATED, campaign_id=ids["campaign"], account_id=plan.account_id)
     if request.options.activate:
-        await ctx.step("activate", lambda run: activate_all(env, ids))
+        await ctx.step("activate", lambda run: activate_all(env, ids), agent="campaign")
     return _result(plan, ids, assets, active=request.options.activate)
 
 

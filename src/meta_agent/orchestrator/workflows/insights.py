@@ -93,7 +93,7 @@ async def run_insights(
         dumped = [row.model_dump(mode="json", exclude_none=True) for row in rows]
         return {"rows": dumped, "count": len(dumped)}
 
-    return await ctx.step("query", query, input=params.model_dump(mode="json"))
+    return await ctx.step("query", query, input=params.model_dump(mode="json"), agent="insights")
 
 
 # -- performance_report -------------------------------------------------------------------------
@@ -161,4 +161,4 @@ async def run_report(
         )
         return built.model_dump(mode="json")
 
-    return await ctx.step("report", report, input=request.data)
+    return await ctx.step("report", report, input=request.data, agent="insights")

@@ -128,7 +128,9 @@ async def run(
     ctx: WorkflowContext, request: OrchestratorRequest, plan: Plan, env: Env
 ) -> dict[str, Any]:
     """Plan, then validate (dry run) or apply one change per step."""
-    planned = await ctx.step("plan", lambda run: _plan(env, plan), input=request.data)
+    planned = await ctx.step(
+        "plan", lambda run: _plan(env, plan), input=request.data, agent="insights"
+    )
     changes = [PlannedChange.model_validate(item) for item in planned["changes"]]
     notes: list[str] = planned["notes"]
     if request.options.dry_run:
@@ -136,7 +138,12 @@ async def run(
         described = [{**describe(c), "applied": False, **checked[c.object_id]} for c in changes]
         return {"campaign_id": plan.campaign_id, "changes": described, "notes": notes}
     for change in ordered(changes):
-        await ctx.step(f"change:{change.object_id}", _applying(env, change), input=describe(change))
+        await ctx.step(
+            f"change:{change.object_id}",
+            _applying(env, change),
+            input=describe(change),
+            agent="campaign",
+        )
     described = [{**describe(change), "applied": True} for change in changes]
     return {"campaign_id": plan.campaign_id, "changes": described, "notes": notes}
 

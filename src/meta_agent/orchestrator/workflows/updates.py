@@ -316,6 +316,7 @@ async def run(
             f"update:{change.object_id}",
             _applying(env, change),
             input=change.to_dict(),
+            agent="campaign",
         )
     return {"updates": [change.to_dict() for change in plan.changes]}
 

@@ -69,7 +69,16 @@ def register(registry: Registry) -> None:
             ("id",),
         )
     )
-    registry.node(NodeType("adaccount", "AdAccount", ACCOUNT_FIELDS, render_account, ("id",)))
+    registry.node(
+        NodeType(
+            "adaccount",
+            "AdAccount",
+            ACCOUNT_FIELDS,
+            render_account,
+            ("id",),
+            edges={"promote_pages": Edge(get=_promote_pages)},
+        )
+    )
     registry.root("GET", "", _read_by_ids)
 
 
@@ -125,6 +134,13 @@ def _my_accounts(ctx: Ctx, _: Record) -> Any:
 
 def _my_pages(ctx: Ctx, _: Record) -> Any:
     pages = list(ctx.state.of_kind("page"))
+    return page(ctx, pages, lambda r: read_node(ctx, r))
+
+
+def _promote_pages(ctx: Ctx, account: Record) -> Any:
+    """The Pages this account can advertise for: its own in a counted seed, else every Page."""
+    own = account.get("promote_page_ids")
+    pages = [p for p in ctx.state.of_kind("page") if own is None or p["id"] in own]
     return page(ctx, pages, lambda r: read_node(ctx, r))
 
 

@@ -86,7 +86,7 @@ def check_minimum(
         if amount is not None and amount < minimum:
             shown = money.format_amount(minimum, currency)
             raise invalid_param(
-                f"Invalid parameter: {name} is below the minimum of {minimum} ({shown})",
+                f"Invalid parameter: {name} is below the minimum of {minimum} {currency} ({shown})",
                 subcode=1885272,
                 blame=name,
                 title="Budget Too Low",
