@@ -13,7 +13,9 @@ several currencies, each with its own Page), every HTTP request to the sandbox d
 * **queue hops**: one launch at a time, ``--repeat`` times, embedded against distributed with
   one worker per queue: the median wall time and the ratio (target: at most 1.5x).
 
-Needs PostgreSQL on 127.0.0.1:5432 (trust auth, as on the development machine).
+Needs PostgreSQL on 127.0.0.1:5432 (trust auth, as on the development machine) and Redis on
+127.0.0.1:6379 (database 14 is flushed): the cache and the pacing state are shared through
+Redis on both sides, as several processes need them.
 
     python bench/distributed_launch.py [--launches 200] [--accounts 20] [--latency-ms 50]
 """
@@ -51,6 +53,8 @@ ROOT = Path(__file__).resolve().parents[1]
 ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 TOKEN = "sandbox-token"  # noqa: S105 - the sandbox's public fixture token
 TARGET_HOP_RATIO = 1.5
+# Both sides share the cache and Meta's pacing state through Redis, as several processes must.
+REDIS_URL = "redis://127.0.0.1:6379/14"
 IMAGE = solid_png(600, 600, (30, 140, 200))
 
 
@@ -144,10 +148,18 @@ def _settings(sandbox: Sandbox, data_dir: Path, database_url: str | None) -> Set
         "credentials": {"access_token": TOKEN},
         "api": {"base_url": sandbox.url, "version": "v25.0", "max_concurrency": 64},
         "agents": {"orchestrator": {"workers": 32}, "campaign": {"workers": 32}},
-        "database": {"url": database_url or f"sqlite:///{data_dir / 'journal.db'}"},
+        "cache": {"backend": "redis", "url": REDIS_URL},
+        "database": {
+            "url": database_url or f"sqlite:///{data_dir / 'journal.db'}",
+            "pool_size": 2,
+        },
     }
     if database_url is not None:
-        values["durable"] = {"mode": "distributed", "polling_interval_seconds": 0.02}
+        values["durable"] = {
+            "mode": "distributed",
+            "polling_interval_seconds": 0.02,
+            "pool_size": 3,
+        }
     return Settings(**values)
 
 
@@ -157,6 +169,8 @@ def _environment(settings: Settings, data_dir: Path) -> dict[str, str]:
         "META_AGENT_DATABASE__URL": str(settings.database.url),
         "META_AGENT_DURABLE__MODE": "distributed",
         "META_AGENT_DURABLE__POLLING_INTERVAL_SECONDS": "0.02",
+        "META_AGENT_DURABLE__POOL_SIZE": "3",
+        "META_AGENT_DATABASE__POOL_SIZE": "2",
         "META_AGENT_SANDBOX__MODE": "never",
         "META_AGENT_CREDENTIALS__ACCESS_TOKEN": TOKEN,
         "META_AGENT_API__BASE_URL": settings.api.base_url,
@@ -165,6 +179,8 @@ def _environment(settings: Settings, data_dir: Path) -> dict[str, str]:
         "META_AGENT_AGENTS__ORCHESTRATOR__WORKERS": "32",
         "META_AGENT_AGENTS__CAMPAIGN__WORKERS": "32",
         "META_AGENT_DATA_DIR": str(data_dir),
+        "META_AGENT_CACHE__BACKEND": "redis",
+        "META_AGENT_CACHE__URL": REDIS_URL,
         "META_AGENT_MONITORING__LOG_LEVEL": "WARNING",
     }
 
@@ -309,4 +325,5 @@ if __name__ == "__main__":
     parser.add_argument("--latency-ms", type=float, default=50.0)
     parser.add_argument("--in-flight", type=int, default=20)
     parser.add_argument("--repeat", type=int, default=5)
+    subprocess.run(["redis-cli", "-n", "14", "flushdb"], check=True, capture_output=True)  # noqa: S607
     asyncio.run(main(parser.parse_args()))

@@ -125,7 +125,7 @@ async def test_the_journal_records_every_step_and_resource(
     response = await orchestrator.execute(full_campaign_request())
     assert response.workflow_id is not None
     steps = await journal.steps(response.workflow_id)
-    assert [s.name for s in steps] == ["launch"]
+    assert [s.name for s in steps] == ["upload_images", "launch"]
     assert {s.status.value for s in steps} == {"COMPLETED"}
     kinds = [r.kind for r in await journal.resources(response.workflow_id)]
     assert kinds.count("ad") == 6

@@ -100,6 +100,13 @@ class DatabaseSettings(_Section):
     """The workflow journal: SQLite in the data directory unless a URL is given."""
 
     url: str | None = None
+    pool_size: int = Field(
+        default=5,
+        ge=1,
+        le=100,
+        description="connections each process keeps to a PostgreSQL journal (as many again "
+        "under a burst); mind the server's max_connections across all workers",
+    )
 
 
 class MonitoringSettings(_Section):
@@ -189,6 +196,13 @@ class DurableSettings(_Section):
     heartbeat_seconds: float = Field(default=5.0, gt=0, description="how often workers report")
     polling_interval_seconds: float = Field(
         default=0.05, gt=0, le=10, description="how often a worker looks at its queue"
+    )
+    pool_size: int = Field(
+        default=8,
+        ge=2,
+        le=100,
+        description="connections each process keeps to the durable database (mind the "
+        "server's max_connections across all workers)",
     )
 
 

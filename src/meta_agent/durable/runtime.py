@@ -15,7 +15,9 @@ client, journal, agents), since only ids and JSON cross the database.
 from __future__ import annotations
 
 import asyncio
+import importlib
 import logging
+import random
 import tempfile
 import weakref
 from collections.abc import Callable, Mapping
@@ -60,6 +62,7 @@ class DurableConfig:
     listen: tuple[str, ...] | None = None
     limits: Mapping[str, QueueLimits] = field(default_factory=dict)
     polling_interval: float = 0.05
+    pool_size: int = 8
 
     def system_url(self) -> str:
         """The database DBOS checkpoints into."""
@@ -107,12 +110,16 @@ class DurableRuntime:
 
     def _launch(self) -> None:
         _route_dbos_logs()
+        _own_random_for_dbos()
         dbos_config: DBOSConfig = {
             "name": APP_NAME,
             "system_database_url": self.url,
             "executor_id": self.config.executor_id,
             "application_version": APP_VERSION,
             "notification_listener_polling_interval_sec": self.config.polling_interval,
+            # Every process holds this many connections to the shared PostgreSQL: a dozen
+            # workers at DBOS's default of 20 would pass a default server's 100.
+            "sys_db_pool_size": self.config.pool_size,
             "log_level": "WARNING",
         }
         DBOS(config=dbos_config)
@@ -178,6 +185,17 @@ def _route_dbos_logs() -> None:
         dbos_logger.handlers.clear()
         dbos_logger.addHandler(_ToStructlog(level=logging.WARNING))
     dbos_logger.propagate = False
+
+
+def _own_random_for_dbos() -> None:
+    # DBOS's background threads draw their polling jitter from the global ``random``
+    # generator, which would advance the sequence of anyone who seeded it (a simulation, a
+    # property-based test) at moments no one controls. Its modules get a generator of
+    # their own.
+    for name in ("_queue", "_scheduler", "_sys_db", "_workflow_commands"):
+        module = importlib.import_module(f"dbos.{name}")
+        if getattr(module, "random", None) is random:
+            module.random = random.Random()  # type: ignore[attr-defined]
 
 
 def _same(wanted: DurableConfig, current: DurableRuntime) -> bool:

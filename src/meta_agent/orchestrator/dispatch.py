@@ -22,6 +22,7 @@ recovery are the same function, whose completed steps replay from the journal.
 
 from __future__ import annotations
 
+import pickle
 import uuid
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -49,6 +50,7 @@ log = structlog.get_logger("meta_agent.dispatch")
 CARRY_ON = "meta_agent.carry_on"
 AGENT_STEP = "meta_agent.agent_step"
 BEGAN = "meta_agent.agent_step.began"
+PLAN_BYTES = 256 * 1024
 # No cap on re-runs after a crash: a workflow only ever ends in the journal's terms (the saga
 # handles every failure), and a run cut short by a dead process must always carry on; a
 # dead-lettered workflow would leave its caller waiting and its objects half built.
@@ -56,10 +58,14 @@ _MAX_RECOVERY_ATTEMPTS = None
 
 
 @DBOS.workflow(name=CARRY_ON, max_recovery_attempts=_MAX_RECOVERY_ATTEMPTS)
-async def carry_on(world_key: str, workflow_id: str) -> dict[str, Any]:
-    """Run, or carry on from its journal, the workflow ``workflow_id``; its response."""
+async def carry_on(world_key: str, workflow_id: str, plan: Any = None) -> dict[str, Any]:
+    """Run, or carry on from its journal, the workflow ``workflow_id``; its response.
+
+    ``plan`` is what the process that received the request prepared, when small enough to
+    travel (else, and on a recovery elsewhere, the runner prepares again: reads only).
+    """
     orchestrator: Orchestrator = world(world_key)
-    response = await orchestrator.carry_on(workflow_id)
+    response = await orchestrator.carry_on(workflow_id, plan)
     metrics.QUEUE_DONE.labels(queue=ORCHESTRATOR_QUEUE, outcome=response.status).inc()
     return response.model_dump(mode="json")
 
@@ -72,7 +78,7 @@ async def _began() -> bool:
 
 @DBOS.workflow(name=AGENT_STEP, max_recovery_attempts=_MAX_RECOVERY_ATTEMPTS)
 async def agent_step(
-    world_key: str, workflow_id: str, step: str, resumed: bool, agent: str
+    world_key: str, workflow_id: str, step: str, resumed: bool, agent: str, plan: Any = None
 ) -> dict[str, Any]:
     """Run one step of ``workflow_id`` on this (the agent's) process; its output, or its error.
 
@@ -86,7 +92,9 @@ async def agent_step(
     again = resumed or BEGAN in await client.step_names(DBOS.workflow_id or "")
     await _began()
     try:
-        output, created = await orchestrator.run_step_here(workflow_id, step, again=again)
+        output, created = await orchestrator.run_step_here(
+            workflow_id, step, again=again, plan=plan
+        )
     except MetaAgentError as error:
         metrics.QUEUE_DONE.labels(queue=agent, outcome="error").inc()
         return {"error": error.to_dict()}
@@ -98,6 +106,16 @@ async def agent_step(
             for r in created
         ],
     }
+
+
+def _small(plan: Any) -> bool:
+    """Whether ``plan`` may travel with a hand-off (picklable, at most ``PLAN_BYTES``)."""
+    if plan is None:
+        return False
+    try:
+        return len(pickle.dumps(plan)) <= PLAN_BYTES
+    except Exception:  # a plan holding something unpicklable is prepared by the agent
+        return False
 
 
 @dataclass
@@ -125,7 +143,9 @@ class Dispatch:
             self._client = DurableClient(url, partitioned=self.partitioned)
         return self._client
 
-    async def workflow(self, workflow_id: str, run_id: str | None = None) -> dict[str, Any]:
+    async def workflow(
+        self, workflow_id: str, run_id: str | None = None, *, plan: Any = None
+    ) -> dict[str, Any]:
         """Run ``workflow_id`` to its end (here, or on a worker); its response.
 
         ``run_id`` (default: the workflow's id) is the DBOS workflow id of this run: the same
@@ -146,7 +166,8 @@ class Dispatch:
             result: dict[str, Any] = await runtime.run(carry_on, run_id, self.key, workflow_id)
             return result
         client = await self.client()
-        await client.enqueue(ORCHESTRATOR_QUEUE, CARRY_ON, run_id, self.key, workflow_id)
+        shipped = plan if _small(plan) else None
+        await client.enqueue(ORCHESTRATOR_QUEUE, CARRY_ON, run_id, self.key, workflow_id, shipped)
         answer: dict[str, Any] = await client.result(run_id)
         return answer
 
@@ -165,16 +186,28 @@ class Dispatch:
         return answer
 
     async def step(
-        self, agent: str, workflow_id: str, step: str, account_id: str | None, resumed: bool
+        self,
+        agent: str,
+        workflow_id: str,
+        step: str,
+        account_id: str | None,
+        resumed: bool,
+        *,
+        plan: Any = None,
     ) -> tuple[dict[str, Any], list[NewResource]]:
         """Hand ``step`` of ``workflow_id`` to ``agent``'s queue; its output and the objects it
         created that the orchestrator journals with the step.
+
+        ``plan`` (what ``prepare`` returned) travels with the step when it is small, so the
+        agent need not read it all again from Meta; a large one (images as bytes) does not
+        go into the system database, and the agent prepares its own.
 
         Raises:
             MetaAgentError: what the step raised on the agent's worker.
         """
         client = await self.client()
         child = f"{workflow_id}.{step}"
+        shipped = plan if _small(plan) else None
         await client.enqueue(
             agent,
             AGENT_STEP,
@@ -184,6 +217,7 @@ class Dispatch:
             step,
             resumed,
             agent,
+            shipped,
             partition=account_id,
         )
         answer: dict[str, Any] = await client.result(child)

@@ -177,6 +177,8 @@ class WorkflowContext:
         """Set on an agent's worker: run only this step (replaying those before it)."""
         self.again = again
         """On an agent's worker: the step runs again (adopt what it had created)."""
+        self.plan: Any = None
+        """What the workflow's ``prepare`` returned, for a hand-off to ship along."""
 
     @property
     def workflow_id(self) -> str:

@@ -112,7 +112,7 @@ class Orchestrator:
             answer = await self.dispatch.workflow(workflow_id, run_id)
         return OrchestratorResponse.model_validate(answer)
 
-    async def carry_on(self, workflow_id: str) -> OrchestratorResponse:
+    async def carry_on(self, workflow_id: str, plan: Any = None) -> OrchestratorResponse:
         """The one body of every workflow run: the first, and any after a crash.
 
         Completed steps replay from the journal; a step interrupted mid-call adopts what it
@@ -128,7 +128,7 @@ class Orchestrator:
         structlog.contextvars.bind_contextvars(request_id=record.request_id, action=record.action)
         handoff = self._handoff if self.dispatch.distributed else None
         with acting_as(journaled_principal(record)):
-            plan = self._plans.pop(workflow_id, None)
+            plan = self._plans.pop(workflow_id, None) or plan
             if plan is None:
                 plan = await workflow.prepare(request, self.env)
             ctx = await self.engine.context(
@@ -139,7 +139,7 @@ class Orchestrator:
             return await self._run(ctx, request, workflow, plan)
 
     async def run_step_here(
-        self, workflow_id: str, step: str, *, again: bool = False
+        self, workflow_id: str, step: str, *, again: bool = False, plan: Any = None
     ) -> tuple[dict[str, Any], list[NewResource]]:
         """Run one step of ``workflow_id`` in this process (an agent's worker): prepare, replay
         the completed steps before it, run it; its output and the objects to journal with it.
@@ -152,7 +152,8 @@ class Orchestrator:
         request = OrchestratorRequest.parse(_original(record))
         workflow = WORKFLOWS[request.action]
         with acting_as(journaled_principal(record), workflow_id):
-            plan = await workflow.prepare(request, self.env)
+            if plan is None:  # not shipped with the hand-off: prepare here (reads only)
+                plan = await workflow.prepare(request, self.env)
             ctx = await self.engine.context(
                 workflow_id,
                 workflow_prefix(record.account_id, record.request_id),
@@ -168,7 +169,9 @@ class Orchestrator:
     async def _handoff(
         self, ctx: WorkflowContext, agent: str, step: str, resumed: bool
     ) -> tuple[dict[str, Any], list[NewResource]]:
-        return await self.dispatch.step(agent, ctx.workflow_id, step, ctx.account_id, resumed)
+        return await self.dispatch.step(
+            agent, ctx.workflow_id, step, ctx.account_id, resumed, plan=ctx.plan
+        )
 
     async def rollback(self, workflow_id: str) -> OrchestratorResponse:
         """Undo what an interrupted or failed workflow created, as its own principal.
@@ -233,7 +236,7 @@ class Orchestrator:
             return _replay(begun)
         self._plans[begun.workflow_id] = plan
         try:
-            answer = await self.dispatch.workflow(begun.workflow_id)
+            answer = await self.dispatch.workflow(begun.workflow_id, plan=plan)
         finally:
             self._plans.pop(begun.workflow_id, None)
         return OrchestratorResponse.model_validate(answer)
@@ -242,6 +245,7 @@ class Orchestrator:
         self, ctx: WorkflowContext, request: OrchestratorRequest, workflow: Workflow, plan: Any
     ) -> OrchestratorResponse:
         structlog.contextvars.bind_contextvars(workflow_id=ctx.workflow_id)
+        ctx.plan = plan
 
         async def body(context: WorkflowContext) -> dict[str, Any]:
             return await workflow.run(context, request, plan, self.env)

@@ -32,6 +32,7 @@ def build_dispatch(settings: Settings, identity: Identity) -> Dispatch:
         listen=identity.queues if identity.agent != "embedded" else None,
         limits=limits,
         polling_interval=settings.durable.polling_interval_seconds,
+        pool_size=settings.durable.pool_size,
     )
     partitioned = frozenset(name for name, limit in limits.items() if limit.per_account)
     return Dispatch(config, distributed=distributed, partitioned=partitioned)

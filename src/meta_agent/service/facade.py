@@ -125,7 +125,7 @@ class MetaAgentService:
         graph = GraphClient(
             _graph_settings(settings, token), app=app, shared_pacing=pacing, **client_options
         )
-        store = SqlJournal(settings.journal_url)
+        store = SqlJournal(settings.journal_url, pool_size=settings.database.pool_size)
         await store.open()
         cache = await _cache(settings)
         parts = ServiceParts(graph, store, cache, token, app, tokens, pacing=pacing)

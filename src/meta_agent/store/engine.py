@@ -49,10 +49,16 @@ def is_sqlite_memory(url: str) -> bool:
     return parsed.get_backend_name() == "sqlite" and sqlite_path(url) is None
 
 
-def make_engine(url: str) -> sa.Engine:
-    """An engine for ``url``; SQLite gets WAL, a busy timeout, foreign keys and BEGIN IMMEDIATE."""
+def make_engine(url: str, pool_size: int = 5) -> sa.Engine:
+    """An engine for ``url``; SQLite gets WAL, a busy timeout, foreign keys and BEGIN IMMEDIATE.
+
+    ``pool_size`` bounds a server database's connections (as many again may open under a
+    burst): every worker process holds its own pool against one server.
+    """
     if make_url(url).get_backend_name() != "sqlite":
-        return sa.create_engine(url, pool_pre_ping=True)
+        return sa.create_engine(
+            url, pool_pre_ping=True, pool_size=pool_size, max_overflow=pool_size
+        )
     options: dict[str, Any] = {"connect_args": {"check_same_thread": False}}
     if is_sqlite_memory(url):
         # One shared connection: a pool would hand each thread its own empty database.

@@ -63,9 +63,16 @@ class SqlJournal:
     ``now`` is the clock for the stored times (aware UTC).
     """
 
-    def __init__(self, url: str | None = None, *, now: Callable[[], datetime] = _utcnow) -> None:
+    def __init__(
+        self,
+        url: str | None = None,
+        *,
+        now: Callable[[], datetime] = _utcnow,
+        pool_size: int = 5,
+    ) -> None:
         self.url = url or default_journal_url()
         self._now = now
+        self._pool_size = pool_size
         self._engine: sa.Engine | None = None
         # An in-memory SQLite database is one shared connection: take turns on it.
         self._serial = threading.Lock() if is_sqlite_memory(self.url) else None
@@ -78,7 +85,7 @@ class SqlJournal:
         path = sqlite_path(self.url)
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
-        engine = self._engine or make_engine(self.url)
+        engine = self._engine or make_engine(self.url, self._pool_size)
         upgrade(engine)
         self._engine = engine
 

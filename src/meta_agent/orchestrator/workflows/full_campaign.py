@@ -190,7 +190,10 @@ async def run(
     ctx: WorkflowContext, request: OrchestratorRequest, plan: Plan, env: Env
 ) -> dict[str, Any]:
     """The workflow itself (see the module docs)."""
-    images = await _images(plan, env)
+    images: dict[str, str] = {}
+    if plan.images is not None:
+        uploaded = await ctx.step("upload_images", lambda run: _images(plan, env), agent="asset")
+        images = uploaded["images"]
     videos: dict[str, str] = {}
     if plan.data.videos:
         videos = (
@@ -299,21 +302,22 @@ async def resolve_targeting(
     return {"adsets": [spec.model_dump(mode="json", exclude_none=True) for spec in specs]}
 
 
-async def _images(plan: Plan, env: Env) -> dict[str, str]:
-    """Upload the images the account lacks; asset name → hash.
+async def _images(plan: Plan, env: Env) -> dict[str, Any]:
+    """Upload the images the account lacks: ``{"images": {asset name: hash}}``.
 
-    Not a journaled step: an image is named by the hash of its bytes, so sending it again
-    finds it (no duplicate), and images are kept on rollback (they cost nothing and may be
-    shared). The launch step's input records which hashes it used.
+    A step with nothing to undo: an image is named by the hash of its bytes, so sending it
+    again finds it (no duplicate), and images are kept on rollback (they cost nothing and may
+    be shared). Journaled so that a re-run, or an agent rebuilding a later step, reads the
+    hashes instead of asking Meta again.
     """
-    if plan.images is None:
-        return {}
+    assert plan.images is not None
     uploaded = await env.assets.upload_checked(plan.images)
-    return {
+    hashes = {
         asset.name: image.hash
         for asset, image in zip(plan.data.images, uploaded, strict=True)
         if asset.name
     }
+    return {"images": hashes}
 
 
 async def _videos(run: StepRun, plan: Plan, env: Env) -> dict[str, Any]:
