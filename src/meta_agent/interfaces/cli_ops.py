@@ -180,7 +180,11 @@ def workflows_show(
 def workflows_resume(
     workflow_id: WorkflowId, as_json: JsonOpt = False, config: ConfigOpt = None
 ) -> None:
-    """Carry on an interrupted workflow from its journal (completed steps are not redone)."""
+    """Carry on an interrupted workflow now, from its journal (completed steps are not redone).
+
+    Nobody has to: a workflow whose process died carries on when that process restarts, or,
+    in distributed mode, on another worker after durable.takeover_after_seconds.
+    """
     _manage(workflow_id, "resume", as_json=as_json, config=config)
 
 

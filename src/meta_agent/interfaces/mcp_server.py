@@ -317,9 +317,10 @@ async def serve(
     access = access_for(settings, transport, host, auth=auth)
     # Over HTTP the caller is remote: it may not make this machine read its own files.
     local_files = transport == "stdio"
-    async with await MetaAgentService.open(
-        settings, local_files=local_files, **client_options
-    ) as service:
+    async with (
+        await MetaAgentService.open(settings, local_files=local_files, **client_options) as service,
+        service.supervised(),
+    ):
         server = build_server(service, access)
         log.info(
             "mcp.serving", transport=transport, mode=service.mode, keys=access.keys is not None

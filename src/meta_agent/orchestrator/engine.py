@@ -357,13 +357,7 @@ class WorkflowEngine:
             ConflictError: no such workflow, or it has finished.
         """
         record = await self._get(workflow_id)
-        if record.status is not WorkflowStatus.RUNNING:
-            raise ConflictError(
-                f"Workflow {workflow_id} is {record.status.value}; only a RUNNING (interrupted) "
-                "workflow can be resumed",
-                workflow_id=workflow_id,
-                status=record.status.value,
-            )
+        require_interrupted(record, WorkflowStatus.RUNNING)
         history = await self.store.steps(workflow_id)
         return WorkflowContext(
             record,
@@ -591,6 +585,21 @@ def _same_request(existing: WorkflowRecord, action: str, request: dict[str, Any]
 def _at_step(error: MetaAgentError) -> str:
     step = error.details.get("step")
     return f" at step {step}" if step else ""
+
+
+def require_interrupted(record: WorkflowRecord, *statuses: WorkflowStatus) -> None:
+    """Refuse to carry on ``record`` unless it is in one of ``statuses`` (interrupted).
+
+    Raises:
+        ConflictError: it has finished, or waits for an approval.
+    """
+    if record.status not in statuses:
+        raise ConflictError(
+            f"Workflow {record.id} is {record.status.value}; only a RUNNING (interrupted) "
+            "workflow can be resumed",
+            workflow_id=record.id,
+            status=record.status.value,
+        )
 
 
 def journaled_principal(record: WorkflowRecord) -> Principal:

@@ -24,7 +24,12 @@ from meta_agent.errors import (
 from meta_agent.orchestrator import events as ev
 from meta_agent.orchestrator.approvals import ApprovalDesk
 from meta_agent.orchestrator.dispatch import Dispatch
-from meta_agent.orchestrator.engine import StepReached, WorkflowContext, journaled_principal
+from meta_agent.orchestrator.engine import (
+    StepReached,
+    WorkflowContext,
+    journaled_principal,
+    require_interrupted,
+)
 from meta_agent.orchestrator.env import Env
 from meta_agent.orchestrator.requests import OrchestratorRequest, OrchestratorResponse
 from meta_agent.orchestrator.workflows import WORKFLOWS, Workflow
@@ -96,13 +101,7 @@ class Orchestrator:
             ConflictError: no such workflow, or it has finished.
         """
         record = await self._record(workflow_id)
-        if record.status not in (WorkflowStatus.RUNNING, WorkflowStatus.ROLLING_BACK):
-            raise ConflictError(
-                f"Workflow {workflow_id} is {record.status.value}; only a RUNNING (interrupted) "
-                "workflow can be resumed",
-                workflow_id=workflow_id,
-                status=record.status.value,
-            )
+        require_interrupted(record, WorkflowStatus.RUNNING, WorkflowStatus.ROLLING_BACK)
         answer = await self.dispatch.resume(workflow_id)
         if answer is None:
             # DBOS holds no unfinished run of it (it was reopened, or ran elsewhere): a new
