@@ -137,6 +137,13 @@ class WorkflowFailedError(MetaAgentError):
         return error_from_dict(value) if isinstance(value, dict) else None
 
 
+class StepTimeoutError(MetaAgentError):
+    """A step ran past its agent's time limit (``agents.<agent>.upload_timeout``); the
+    workflow fails there and is rolled back like any failed step."""
+
+    kind = "step_timeout"
+
+
 class ApiError(MetaAgentError):
     """An error from the Graph API (or from talking to it).
 
@@ -255,6 +262,7 @@ _KINDS: dict[str, type[MetaAgentError]] = {
         UnknownRecordError,
         ConflictError,
         WorkflowFailedError,
+        StepTimeoutError,
         ApiError,
         RateLimitedError,
         TransientError,

@@ -42,10 +42,11 @@ APP_VERSION = "meta-agent-1"
 
 @dataclass(frozen=True)
 class QueueLimits:
-    """How much of one queue's work a process takes at once."""
+    """How much of one queue's work a process takes at once, and for how long at most."""
 
     worker_concurrency: int
     per_account: int | None = None
+    timeout: float | None = None
 
 
 @dataclass(frozen=True)

@@ -128,6 +128,14 @@ class Dispatch:
     key: str = field(default_factory=lambda: uuid.uuid4().hex)
     _client: DurableClient | None = None
 
+    def timeouts(self) -> dict[str, float]:
+        """Seconds a step of each agent may take, where its queue sets a limit."""
+        return {
+            name: limits.timeout
+            for name, limits in self.config.limits.items()
+            if limits.timeout is not None
+        }
+
     def bind(self, orchestrator: Orchestrator) -> None:
         """Let this process's workflows find ``orchestrator``."""
         register_world(self.key, orchestrator)

@@ -31,6 +31,7 @@ from meta_agent.errors import (
     ApprovalRequiredError,
     ConflictError,
     MetaAgentError,
+    StepTimeoutError,
     WorkflowFailedError,
 )
 from meta_agent.orchestrator import events as ev
@@ -179,6 +180,8 @@ class WorkflowContext:
         """On an agent's worker: the step runs again (adopt what it had created)."""
         self.plan: Any = None
         """What the workflow's ``prepare`` returned, for a hand-off to ship along."""
+        self.timeouts: dict[str, float] = {}
+        """Seconds a step of each agent may take (``agents.asset.upload_timeout``)."""
 
     @property
     def workflow_id(self) -> str:
@@ -207,7 +210,7 @@ class WorkflowContext:
         ``ad_creation``, ``insights``): in distributed mode it runs on that agent's worker.
         """
         if self.target is not None:
-            return await self._step_for_agent(name, fn, list(planned))
+            return await self._step_for_agent(name, fn, list(planned), agent)
         earlier = self._history.get(name)
         if earlier is not None and earlier.status is StepStatus.COMPLETED:
             log.info("workflow.step.replayed", step=name)
@@ -226,7 +229,7 @@ class WorkflowContext:
                 output, created = await handoff(self, agent, name, run.resumed)
                 run.deferred.extend(created)
             else:
-                output = await fn(run)
+                output = await self._bounded(agent, name, fn(run))
         except Exception as error:
             failure = as_meta_error(error)
             failure.details.setdefault("step", name)
@@ -249,7 +252,7 @@ class WorkflowContext:
             await self.bus.emit(ev.Event(event_type, self.workflow_id, data))
 
     async def _step_for_agent(
-        self, name: str, fn: StepFunction, planned: list[Planned]
+        self, name: str, fn: StepFunction, planned: list[Planned], agent: str | None
     ) -> dict[str, Any]:
         """On an agent's worker: replay the steps before the target, run it, stop.
 
@@ -270,8 +273,30 @@ class WorkflowContext:
         run = StepRun(self, name, resumed=self.again)
         if self.again and planned:
             run.found = await self._adopt(name, planned)
-        output = await fn(run)
+        output = await self._bounded(agent, name, fn(run))
         raise StepReached(output, run.deferred)
+
+    async def _bounded(
+        self, agent: str | None, name: str, work: Awaitable[dict[str, Any]]
+    ) -> dict[str, Any]:
+        """``work``, cut off after the agent's time limit, if it has one.
+
+        Raises:
+            StepTimeoutError: the limit passed (the step fails; the saga undoes what it made).
+        """
+        limit = self.timeouts.get(agent or "")
+        if limit is None:
+            return await work
+        try:
+            async with asyncio.timeout(limit):
+                return await work
+        except TimeoutError:
+            raise StepTimeoutError(
+                f"step {name} took longer than the {agent} agent's {limit:g} s "
+                f"(agents.{agent}.upload_timeout)",
+                step=name,
+                seconds=limit,
+            ) from None
 
     async def _adopt(self, step: str, planned: Sequence[Planned]) -> dict[str, str]:
         """Objects of ``planned`` that already exist: journaled as this step's resources."""

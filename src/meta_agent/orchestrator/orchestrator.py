@@ -159,6 +159,7 @@ class Orchestrator:
                 target=step,
                 again=again,
             )
+            ctx.timeouts = self.dispatch.timeouts()
             try:
                 await workflow.run(ctx, request, plan, self.env)
             except StepReached as reached:
@@ -245,6 +246,7 @@ class Orchestrator:
     ) -> OrchestratorResponse:
         structlog.contextvars.bind_contextvars(workflow_id=ctx.workflow_id)
         ctx.plan = plan
+        ctx.timeouts = self.dispatch.timeouts()
 
         async def body(context: WorkflowContext) -> dict[str, Any]:
             return await workflow.run(context, request, plan, self.env)

@@ -14,7 +14,7 @@ def queue_limits(settings: Settings) -> dict[str, QueueLimits]:
     limits = {}
     for name in QUEUES:
         agent = getattr(settings.agents, name)
-        limits[name] = QueueLimits(agent.workers, agent.per_account)
+        limits[name] = QueueLimits(agent.workers, agent.per_account, agent.upload_timeout)
     return limits
 
 
