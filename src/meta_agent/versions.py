@@ -1,4 +1,8 @@
-"""Marketing API versions and their sunsets (reference §1.2): facts shared by client and sandbox."""
+"""Marketing API versions and their sunsets: facts shared by client and sandbox.
+
+Reference §1.2 as corrected by §13.1 (2026-12-02): v24.0 is served until 2026-11-10, v25.0
+until 2027-02-23, v27.0 (2026-11-04) is the newest; v26.0 and v27.0 have no sunset announced.
+"""
 
 from __future__ import annotations
 
@@ -31,9 +35,10 @@ class ApiVersion:
 VERSIONS: tuple[ApiVersion, ...] = (
     ApiVersion("v22.0", date(2025, 1, 21), date(2026, 2, 19)),
     ApiVersion("v23.0", date(2025, 5, 29), date(2026, 6, 9)),
-    ApiVersion("v24.0", date(2025, 10, 8), date(2026, 10, 6)),
-    ApiVersion("v25.0", date(2026, 2, 18), None),
+    ApiVersion("v24.0", date(2025, 10, 8), date(2026, 11, 10)),
+    ApiVersion("v25.0", date(2026, 2, 18), date(2027, 2, 23)),
     ApiVersion("v26.0", date(2026, 7, 29), None),
+    ApiVersion("v27.0", date(2026, 11, 4), None),
 )
 BY_NAME = {version.name: version for version in VERSIONS}
 NEWEST = VERSIONS[-1].name

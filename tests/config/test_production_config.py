@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 
 from meta_agent.config import load_settings
 from meta_agent.config.credentials import resolve_token
 from meta_agent.errors import ConfigError
 from meta_agent.gate.policy import PolicyBook
-from meta_agent.versions import VERSIONS
+from meta_agent.versions import BY_NAME, VERSIONS
 from tests.config.conftest import VAULT_ROOT_TOKEN
 from tests.config.deployment import ROOT
 from tests.config.fake_vault import FakeVault
@@ -32,6 +34,7 @@ def test_production_yaml_loads() -> None:
     assert settings.sandbox.mode == "never"
     assert settings.uses_sandbox is False
     assert settings.api.version in {version.name for version in VERSIONS}
+    assert not BY_NAME[settings.api.version].is_sunset(date(2026, 12, 3))
 
 
 @pytest.mark.usefixtures("production_env")

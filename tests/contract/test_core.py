@@ -110,7 +110,7 @@ async def test_unknown_version_is_unknown_path(client: httpx2.AsyncClient) -> No
 
 
 async def test_sunset_version_is_served_by_oldest_live_version(client: httpx2.AsyncClient) -> None:
-    """v24.0 is past its Marketing API sunset (2026-10-06): the call is upgraded, as Meta does."""
+    """v24.0 is past its Marketing API sunset (2026-11-10): the call is upgraded, as Meta does."""
     response = await client.get("/v24.0/me", params={"access_token": TOKEN})
     assert response.status_code == 200
     assert response.headers["facebook-api-version"] == "v25.0"
@@ -124,10 +124,10 @@ class TestSunsetRejected:
         return SandboxConfig(sunset_policy="reject")
 
     async def test_v24_is_refused_with_2635(self, client: httpx2.AsyncClient) -> None:
-        """The deprecated-version error names the newest version."""
+        """The deprecated-version error names the newest version (v27.0 since 2026-11-04)."""
         error = error_of(await client.get("/v24.0/me", params={"access_token": TOKEN}))
         assert error["code"] == 2635
-        assert "v26.0" in error["message"]
+        assert "v27.0" in error["message"]
 
 
 async def test_slashes_are_normalised(client: httpx2.AsyncClient) -> None:

@@ -91,7 +91,8 @@ class DurableRuntime:
         """
         config = config or DurableConfig()
         current = cls._current
-        if current is not None and (config.url is None or _same(config, current)):
+        reusable = current is not None and current.usable()
+        if current is not None and reusable and (config.url is None or _same(config, current)):
             current.bind_loop()
             return current
         if current is not None:
@@ -144,6 +145,12 @@ class DurableRuntime:
             listen=list(self.config.listen) if self.config.listen is not None else "all",
             backend=self.url.split(":", 1)[0],
         )
+
+    def usable(self) -> bool:
+        """False once a SQLite database's file is gone (its folder was a temporary one)."""
+        if not self.url.startswith("sqlite:///"):
+            return True
+        return Path(self.url.removeprefix("sqlite:///")).exists()
 
     def bind_loop(self) -> None:
         """Run queued work on the running event loop (the one the caller's world lives on)."""

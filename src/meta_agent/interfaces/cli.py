@@ -17,7 +17,7 @@ import sys
 import time
 from pathlib import Path
 from types import TracebackType
-from typing import Annotated, NoReturn, TextIO, cast
+from typing import Annotated, Literal, NoReturn, TextIO, cast
 
 import typer
 from pydantic import SecretStr, ValidationError
@@ -38,6 +38,7 @@ from meta_agent.interfaces.cli_common import (
 )
 from meta_agent.observability.logging import configure_logging
 from meta_agent.sandbox import SandboxConfig, create_app, parse_fault_spec
+from meta_agent.sandbox.clock import AcceleratedClock, Clock, ManualClock, SystemClock
 from meta_agent.sandbox.config import DEFAULT_TOKEN, Tier
 from meta_agent.sandbox.faults import FaultScript
 
@@ -49,6 +50,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 console = err
+ClockKind = Literal["system", "manual", "accelerated"]
 
 
 class _CurrentStderr(io.TextIOBase):
@@ -114,10 +116,29 @@ def sandbox(
     ] = None,
     tier: Annotated[Tier, typer.Option(help="Access tier whose rate limits apply.")] = "standard",
     time_scale: Annotated[
-        float, typer.Option(help="Divide rate-limit windows by this factor (tests, benchmarks).")
+        float,
+        typer.Option(
+            help="Divide rate-limit windows by this factor (tests, benchmarks); with --clock "
+            "accelerated, the clock itself runs this many times faster (windows included)."
+        ),
     ] = 1.0,
+    clock: Annotated[
+        ClockKind,
+        typer.Option(
+            help="system: wall time; manual: starts now and moves only with POST "
+            '/_sandbox/clock/advance {"days": 7}; accelerated: wall time times --time-scale.'
+        ),
+    ] = "system",
+    new_app: Annotated[
+        bool,
+        typer.Option(
+            "--new-app",
+            help="Refuse what apps created since 2026-11-04 cannot use: ?ids=, method "
+            "override, field aliases, date_format, JSONP, async batch requests.",
+        ),
+    ] = False,
 ) -> None:
-    """Serve the Marketing API sandbox: Meta's Graph API v24.0-v26.0, offline."""
+    """Serve the Marketing API sandbox: Meta's Graph API v25.0-v27.0, offline."""
     import uvicorn
 
     try:
@@ -128,29 +149,55 @@ def sandbox(
             seed=seed,
             accounts=accounts,
             tier=tier,
-            time_scale=time_scale,
+            time_scale=1.0 if clock == "accelerated" else time_scale,
+            new_app=new_app,
             base_url=f"http://{host}:{port}",
         )
         script = FaultScript(parse_fault_spec(faults or ""), seed=seed)
+        sandbox_clock = sandbox_clock_of(clock, time_scale)
     except (ValueError, ValidationError) as error:
         _usage_error(str(error))
     try:
-        asgi = create_app(config, faults=script, state_file=state)
+        asgi = create_app(config, clock=sandbox_clock, faults=script, state_file=state)
     except (OSError, ValueError) as error:
         _usage_error(f"--state {state}: {error}")
-    _print_banner(config, token)
+    _print_banner(config, token, clock, time_scale)
     uvicorn.run(asgi, host=host, port=port, log_level="warning", lifespan="off")
+
+
+def sandbox_clock_of(kind: ClockKind, time_scale: float = 1.0) -> Clock:
+    """The clock ``meta-agent sandbox --clock KIND`` runs on; manual and accelerated start now.
+
+    Raises:
+        ValueError: an accelerated clock with a factor that is not positive.
+    """
+    if kind == "manual":
+        return ManualClock(start=time.time())
+    if kind == "accelerated":
+        return AcceleratedClock(time_scale)
+    return SystemClock()
 
 
 _BANNER_ACCOUNTS = 10  # accounts listed one by one at start; the rest are summed up
 
 
-def _print_banner(config: SandboxConfig, token: str) -> None:
+def _print_banner(
+    config: SandboxConfig, token: str, clock: ClockKind = "system", time_scale: float = 1.0
+) -> None:
     from meta_agent.sandbox.state import PAGE_ID, seed_accounts
+    from meta_agent.versions import NEWEST
 
     shown = token if token == DEFAULT_TOKEN else f"{token[:4]}… (as given with --token)"
-    console.print(f"[bold green]Marketing API sandbox[/] at {config.base_url}/v25.0/")
+    console.print(f"[bold green]Marketing API sandbox[/] at {config.base_url}/{NEWEST}/")
     console.print(f"  access token : {shown}")
+    if clock == "manual":
+        console.print(
+            '  clock        : manual; move it with POST /_sandbox/clock/advance {"days": 7}'
+        )
+    elif clock == "accelerated":
+        console.print(f"  clock        : accelerated, {time_scale:g}x wall time")
+    if config.new_app:
+        console.print("  app          : created after 2026-11-04 (legacy features refused)")
     seeded = seed_accounts(config.accounts)
     if config.accounts is not None:  # each account with its own Page, the tier said once
         console.print(f"  access tier  : {config.tier}")
@@ -170,7 +217,8 @@ def _print_banner(config: SandboxConfig, token: str) -> None:
     if config.accounts is None:
         console.print(f"  page_id      : {PAGE_ID}")
     console.print(
-        "  admin        : /_sandbox/objects, /_sandbox/requests, /_sandbox/faults, /_sandbox/reset"
+        "  admin        : /_sandbox/objects, /_sandbox/requests, /_sandbox/faults, "
+        "/_sandbox/reset, /_sandbox/clock/advance"
     )
 
 

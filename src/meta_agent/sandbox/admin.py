@@ -11,13 +11,14 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from meta_agent.sandbox.clock import ManualClock
+from meta_agent.sandbox.clock import AcceleratedClock, ManualClock
 from meta_agent.sandbox.core import Sandbox
 from meta_agent.sandbox.faults import FaultRule, parse_fault_spec
 from meta_agent.sandbox.state import SandboxState
@@ -63,16 +64,26 @@ def admin_routes(sb: Sandbox) -> list[BaseRoute]:
         return JSONResponse({"total": counters.total, "by_route": counters.by_route})
 
     async def advance(request: Request) -> Response:
-        if not isinstance(sb.clock, ManualClock):
+        clock = sb.clock
+        if not isinstance(clock, ManualClock | AcceleratedClock):
             return _bad_request(
-                "clock: the sandbox runs on the system clock; start it with a ManualClock"
+                "clock: the sandbox runs on the system clock, which cannot be moved; start it "
+                "with `meta-agent sandbox --clock manual` (or --clock accelerated), or "
+                "create_app(clock=ManualClock()) in process"
             )
         try:
-            seconds = float(request.query_params.get("seconds", "0"))
-        except ValueError:
-            return _bad_request("seconds: give a number of seconds, e.g. ?seconds=60")
-        sb.clock.advance(seconds)
-        return JSONResponse({"now": sb.clock.now()})
+            seconds = _advance_seconds(request.query_params, await request.body())
+        except ValueError as error:
+            return _bad_request(str(error))
+        clock.advance(seconds)
+        now = clock.now()
+        return JSONResponse(
+            {
+                "now": now,
+                "now_iso": datetime.fromtimestamp(now, UTC).isoformat(),
+                "advanced": seconds,
+            }
+        )
 
     async def health(_: Request) -> Response:
         return JSONResponse({"status": "ok", "objects": len(sb.state.objects)})
@@ -126,6 +137,44 @@ def _with_status(sb: Sandbox, record: dict[str, Any], now: float) -> dict[str, A
     if "status" not in record:
         return record
     return {**record, "effective_status": effective_status(sb.state, record, now)}
+
+
+_UNITS = {"seconds": 1.0, "minutes": 60.0, "hours": 3600.0, "days": 86_400.0}
+
+
+def _advance_seconds(query: Mapping[str, str], body: bytes) -> float:
+    """Sum ``seconds``, ``minutes``, ``hours`` and ``days`` from the query and a JSON body.
+
+    ``{"days": 7}`` and ``?days=7`` are the same week; units add up (``{"days": 1, "hours": 2}``).
+
+    Raises:
+        ValueError: a body that is not a JSON object, a unit that is not a number, a
+            negative total (sandbox time never goes back), or no unit at all.
+    """
+    given: dict[str, Any] = dict(query.items())
+    if body.strip():
+        try:
+            decoded = json.loads(body)
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            decoded = None
+        if not isinstance(decoded, dict):
+            raise ValueError('clock: send a JSON object such as {"days": 7} or {"seconds": 60}')
+        given.update(decoded)
+    unknown = sorted(set(given) - set(_UNITS))
+    if unknown:
+        raise ValueError(f"clock: unknown unit {', '.join(unknown)}; use {', '.join(_UNITS)}")
+    if not given:
+        raise ValueError('clock: say how far, e.g. {"days": 7} or ?seconds=60')
+    total = 0.0
+    for unit, value in given.items():
+        try:
+            amount = float(value)
+        except (TypeError, ValueError):
+            raise ValueError(f"{unit}: give a number, e.g. {unit}=1, not {value!r}") from None
+        total += amount * _UNITS[unit]
+    if total < 0 or total != total:  # negative or NaN
+        raise ValueError("clock: sandbox time only moves forward; give a positive amount")
+    return total
 
 
 _FLAGS = {"true": True, "1": True, "false": False, "0": False}

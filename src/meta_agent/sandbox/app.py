@@ -87,11 +87,13 @@ async def decode_request(request: Request) -> GraphRequest:
         raw.update(body)
     _token_from_header(request.headers.get("authorization"), raw)
     method = request.method
-    override = str(raw.pop("method", "")).upper()
+    headers = {key.lower(): value for key, value in request.headers.items()}
+    override = str(raw.pop("method", "") or headers.get("x-http-method-override", "")).upper()
     if override in _METHOD_OVERRIDES:
         method = override
-    headers = {key.lower(): value for key, value in request.headers.items()}
-    return GraphRequest(method, path, version, Params(raw, files), headers)
+    graph_request = GraphRequest(method, path, version, Params(raw, files), headers)
+    graph_request.method_override = override or None
+    return graph_request
 
 
 def split_version(url_path: str) -> tuple[str, str]:

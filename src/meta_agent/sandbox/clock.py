@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from typing import Protocol
 
 
@@ -49,3 +50,34 @@ class ManualClock:
     async def sleep(self, seconds: float) -> None:
         """Advance the clock instead of waiting."""
         self.advance(max(seconds, 0.0))
+
+
+class AcceleratedClock:
+    """Wall-clock time running ``speed`` times faster from ``start``; ``advance`` jumps ahead.
+
+    ``sleep`` waits ``seconds / speed`` of real time, so every window in sandbox time (rate
+    limits, video processing, report runs, delivery) passes ``speed`` times faster.
+    """
+
+    def __init__(
+        self, speed: float, start: float | None = None, *, real: Callable[[], float] = time.time
+    ) -> None:
+        if speed <= 0:
+            raise ValueError(f"speed: give a positive factor, not {speed}")
+        self.speed = speed
+        self._real = real
+        self._real_start = real()
+        self._start = self._real_start if start is None else start
+
+    def now(self) -> float:
+        """``start`` plus the real time elapsed since, times ``speed``."""
+        return self._start + (self._real() - self._real_start) * self.speed
+
+    def advance(self, seconds: float) -> None:
+        """Jump forward by ``seconds`` of sandbox time."""
+        self._start += seconds
+
+    async def sleep(self, seconds: float) -> None:
+        """Wait ``seconds`` of sandbox time, i.e. ``seconds / speed`` of real time."""
+        if seconds > 0:
+            await asyncio.sleep(seconds / self.speed)

@@ -75,6 +75,14 @@ class SandboxConfig(BaseModel):
         description="Divides every rate-limit window, so a test can compress minutes into seconds.",
     )
     rate_limits: bool = True
+    new_app: bool = Field(
+        default=False,
+        description=(
+            "Behave as for an app created on or after 2026-11-04 (reference §13.1): multi-id "
+            "reads (?ids=), method override (method= or X-HTTP-Method-Override), field aliases "
+            "(.as()), date_format, JSONP (callback=) and async batch requests are refused."
+        ),
+    )
     sunset_policy: SunsetPolicy = "upgrade"
     base_url: str = "http://127.0.0.1:8765"
     max_ads_per_adset: int = 50

@@ -29,6 +29,7 @@ from meta_agent.sandbox.errors import (
 )
 from meta_agent.sandbox.faults import Fault, FaultScript
 from meta_agent.sandbox.ids import IdGenerator, trace_id
+from meta_agent.sandbox.legacy import refuse_legacy
 from meta_agent.sandbox.memo import StateMemo
 from meta_agent.sandbox.nodes import Registry, build_url, read_node
 from meta_agent.sandbox.params import Params
@@ -145,6 +146,8 @@ class Sandbox:
             headers["facebook-api-version"] = served
             req.version = served
             self._authenticate(req)
+            if self.config.new_app:
+                refuse_legacy(req)
             ctx.account_id = self._account_of(req)
             body = self._charge_and_dispatch(ctx, headers, fault)
             response = GraphResponse(200, body, headers)

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
+from meta_agent.sandbox.data.sdk import sdk_object
 from meta_agent.sandbox.errors import invalid_param, nonexisting_field
 from meta_agent.sandbox.fields import FieldSpec, parse_fields
 from meta_agent.sandbox.params import Params
@@ -80,6 +81,10 @@ class Registry:
 def read_node(ctx: Ctx, record: Record, specs: Sequence[FieldSpec] | None = None) -> dict[str, Any]:
     """Render ``record`` with the requested fields (the node's defaults when none).
 
+    Every field and edge the official SDK lists for the node type is accepted: fields the
+    sandbox has a value for are returned, the rest omitted as Meta omits empty fields, and an
+    edge the sandbox does not serve answers an empty page.
+
     Raises:
         GraphError: a requested field does not exist on this node type.
     """
@@ -89,16 +94,18 @@ def read_node(ctx: Ctx, record: Record, specs: Sequence[FieldSpec] | None = None
             FieldSpec(name) for name in node_type.default_fields
         )
     full = node_type.render(ctx, record)
+    sdk = sdk_object(node_type.graph_name)
     out: dict[str, Any] = {}
     for spec in specs:
         if spec.name in node_type.edges and node_type.edges[spec.name].get is not None:
             out[spec.name] = _expand_edge(ctx, record, node_type, spec)
             continue
-        if spec.name not in node_type.fields:
+        if spec.name in full and (spec.name in node_type.fields or spec.name in sdk.fields):
+            out[spec.name] = _expand_value(ctx, node_type, spec, full[spec.name])
+        elif spec.name in sdk.edges and spec.name not in node_type.fields:
+            out[spec.name] = {"data": []}  # an edge Meta has, the sandbox holds nothing on
+        elif spec.name not in node_type.fields and spec.name not in sdk.fields:
             raise nonexisting_field(spec.name, node_type.graph_name)
-        if spec.name not in full:
-            continue
-        out[spec.name] = _expand_value(ctx, node_type, spec, full[spec.name])
     out.setdefault("id", full.get("id", record["id"]))
     return out
 

@@ -19,6 +19,8 @@ class GraphRequest:
     params: Params
     headers: dict[str, str] = field(default_factory=dict)
     in_batch: bool = False
+    # The method a ``method=`` parameter or ``X-HTTP-Method-Override`` header asked for.
+    method_override: str | None = None
 
     @property
     def segments(self) -> list[str]:

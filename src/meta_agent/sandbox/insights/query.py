@@ -10,6 +10,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 
+from meta_agent.sandbox.data.sdk import sdk_object
 from meta_agent.sandbox.errors import invalid_param
 from meta_agent.sandbox.insights.dates import Bucket, parse_buckets
 from meta_agent.sandbox.insights.enums import (
@@ -100,7 +101,8 @@ def _fields(params: Params, level: str) -> tuple[str, ...]:
 
 
 def _check_field(name: str) -> None:
-    if name not in FIELDS:
+    # Every field the SDK lists is accepted; the ones the sandbox has no value for are omitted.
+    if name not in FIELDS and name not in sdk_object("AdsInsights").fields:
         raise invalid_param(
             f"{name} is not valid for fields param. please check "
             "https://developers.facebook.com/docs/marketing-api/reference/ads-insights/ "
