@@ -265,3 +265,23 @@ def test_throttling_raises_request_error_17() -> None:
         assert (error.api_error_code(), error.api_error_subcode()) == (17, 2446079)
         usage = json.loads(error.http_headers()["x-business-use-case-usage"])
         assert usage["1234567890"][0]["estimated_time_to_regain_access"] > 0
+
+
+def test_account_edges_through_the_sdk(sdk: Harness) -> None:
+    """The SDK's edge readers: activities of its own writes, audiences, empty pages."""
+    account = AdAccount(INR_ACCOUNT)
+    campaign = _campaign(account)
+    Campaign(campaign["id"]).api_update(params={"name": "Renamed by the SDK"})
+    activities = list(account.get_activities(fields=["event_type", "object_id", "extra_data"]))
+    assert [a["event_type"] for a in activities] == [
+        "update_campaign_name",
+        "create_campaign_group",
+    ]
+    assert {a["object_id"] for a in activities} == {campaign["id"]}
+    assert json.loads(activities[0]["extra_data"])["new_value"] == "Renamed by the SDK"
+    audiences = list(account.get_custom_audiences(fields=["name"]))
+    assert audiences
+    assert all(a["name"] for a in audiences)
+    assert list(account.get_custom_conversions()) == []
+    assert [u["id"] for u in account.get_users()] == [User(fbid="me").api_get()["id"]]
+    assert list(User(fbid="me").get_business_users()) == []

@@ -27,6 +27,7 @@ from meta_agent.sandbox.core import Sandbox, serve
 from meta_agent.sandbox.errors import GraphError, invalid_param
 from meta_agent.sandbox.faults import FaultScript, parse_fault_spec
 from meta_agent.sandbox.ids import IdGenerator
+from meta_agent.sandbox.media import media_routes
 from meta_agent.sandbox.params import Params, UploadedFile
 from meta_agent.sandbox.state import SandboxState
 from meta_agent.sandbox.wire import GraphRequest, GraphResponse, encode_json
@@ -58,6 +59,7 @@ def create_app(
     app = Starlette(
         routes=[
             *admin_routes(sandbox),
+            *media_routes(sandbox),
             Route("/{path:path}", graph, methods=["GET", "POST", "DELETE"]),
         ]
     )
@@ -93,6 +95,7 @@ async def decode_request(request: Request) -> GraphRequest:
         method = override
     graph_request = GraphRequest(method, path, version, Params(raw, files), headers)
     graph_request.method_override = override or None
+    graph_request.base_url = str(request.base_url).rstrip("/")
     return graph_request
 
 

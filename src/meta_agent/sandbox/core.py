@@ -17,8 +17,10 @@ from pathlib import Path
 from typing import Any
 
 from meta_agent import versions
+from meta_agent.sandbox.activities import recording
 from meta_agent.sandbox.clock import Clock, SystemClock
 from meta_agent.sandbox.config import SandboxConfig
+from meta_agent.sandbox.data.sdk import sdk_object
 from meta_agent.sandbox.errors import (
     GraphError,
     deprecated_version,
@@ -31,7 +33,7 @@ from meta_agent.sandbox.faults import Fault, FaultScript
 from meta_agent.sandbox.ids import IdGenerator, trace_id
 from meta_agent.sandbox.legacy import refuse_legacy
 from meta_agent.sandbox.memo import StateMemo
-from meta_agent.sandbox.nodes import Registry, build_url, read_node
+from meta_agent.sandbox.nodes import Registry, build_url, empty_edge, read_node
 from meta_agent.sandbox.params import Params
 from meta_agent.sandbox.ratelimit import RateLimiter, call_weight
 from meta_agent.sandbox.state import USER_ID, SandboxState
@@ -242,10 +244,17 @@ class Sandbox:
         handler = None
         if edge is not None:
             handler = {"GET": edge.get, "POST": edge.post, "DELETE": edge.delete}.get(method)
+        target = sdk_object(node_type.graph_name).edges.get(segments[1])
+        if handler is None and method == "GET" and target is not None:
+            self.counters.count(method, f"{template}/{segments[1]}")
+            return empty_edge(ctx, target)  # an edge Meta has, the sandbox holds nothing on
         if handler is None:
             raise unknown_path(ctx.req.path)
         self.counters.count(method, f"{template}/{segments[1]}")
-        return handler(ctx, record)
+        if method == "GET":
+            return handler(ctx, record)
+        with recording(ctx, None):
+            return handler(ctx, record)
 
     def _node_call(self, ctx: Ctx, record: dict[str, Any], graph_name: str) -> Any:
         node_type = self.registry.node_types[record["kind"]]
@@ -262,7 +271,8 @@ class Sandbox:
                 subcode=33,
                 type="GraphMethodException",
             )
-        return handler(ctx, record)
+        with recording(ctx, record):
+            return handler(ctx, record)
 
 
 async def serve(sb: Sandbox, req: GraphRequest) -> GraphResponse:

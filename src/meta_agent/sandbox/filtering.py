@@ -7,6 +7,8 @@ and text matching live here; :mod:`.insights.filters` adds metric and action fil
 where a field is an attribute of the listed object (``name``) or of the object or a
 parent (``campaign.id``, ``adset.effective_status``). Agents find an object by the
 idempotency tag in its name with ``{"field": "name", "operator": "CONTAIN", ...}``.
+Time fields (``created_time``, ``updated_time``) take the comparison operators with Unix
+seconds or ISO-8601 values, as incremental syncs read (``updated_time GREATER_THAN <ts>``).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from meta_agent.sandbox.errors import invalid_param
-from meta_agent.sandbox.params import Params, check_enum
+from meta_agent.sandbox.params import Params, check_enum, parse_time
 from meta_agent.sandbox.state import SandboxState
 from meta_agent.sandbox.status import (
     AD_EFFECTIVE,
@@ -53,6 +55,25 @@ TEXT_OPERATORS = frozenset(
     {"IN", "NOT_IN", "EQUAL", "NOT_EQUAL", "CONTAIN", "NOT_CONTAIN", "STARTS_WITH", "ENDS_WITH"}
 )
 LIST_OPERATORS = frozenset({"IN", "NOT_IN", "IN_RANGE", "NOT_IN_RANGE"})
+RANGE_OPERATORS = frozenset({"IN_RANGE", "NOT_IN_RANGE"})
+# The operators a time field takes: comparisons, ranges, and Meta's date spellings of them.
+TIME_OPERATORS = frozenset(
+    {
+        "EQUAL",
+        "NOT_EQUAL",
+        "GREATER_THAN",
+        "GREATER_THAN_OR_EQUAL",
+        "LESS_THAN",
+        "LESS_THAN_OR_EQUAL",
+        "IN_RANGE",
+        "NOT_IN_RANGE",
+        "AFTER",
+        "BEFORE",
+        "ON_OR_AFTER",
+        "ON_OR_BEFORE",
+    }
+)
+TIME_FIELDS = frozenset({"created_time", "updated_time"})
 STATUS_CHOICES = {"campaign": CAMPAIGN_EFFECTIVE, "adset": ADSET_EFFECTIVE, "ad": AD_EFFECTIVE}
 
 # Whether a field takes an operator (and a value); raises for a bad effective status.
@@ -132,6 +153,54 @@ def text_matches(item: Filter, actual: str) -> bool:
     return checks[item.operator]()
 
 
+def time_seconds(value: Any) -> int:
+    """A time filter's value (Unix seconds or ISO-8601) as whole Unix seconds.
+
+    Raises:
+        GraphError: code 100 naming ``filtering.value`` when it is not a time.
+    """
+    return int(parse_time("filtering.value", value).timestamp())
+
+
+def check_time_value(name: str, operator: str, value: Any) -> None:
+    """A time filter's value: one time, or ``[since, until]`` for the range operators.
+
+    Raises:
+        GraphError: code 100 when a value is not a time or a range is not two of them.
+    """
+    if operator in RANGE_OPERATORS:
+        if not isinstance(value, list) or len(value) != 2:
+            raise invalid_param(
+                f"Filter on {name}: {operator} needs a list of two times", blame="filtering"
+            )
+        for bound in value:
+            time_seconds(bound)
+        return
+    time_seconds(value)
+
+
+def time_matches(item: Filter, actual: float) -> bool:
+    """Whether a time attribute (Unix seconds, compared to the second) passes a time filter."""
+    when = int(actual)
+    if item.operator in RANGE_OPERATORS:
+        low, high = sorted(time_seconds(bound) for bound in item.value)
+        return (low <= when <= high) == (item.operator == "IN_RANGE")
+    other = time_seconds(item.value)
+    checks: dict[str, Callable[[], bool]] = {
+        "EQUAL": lambda: when == other,
+        "NOT_EQUAL": lambda: when != other,
+        "GREATER_THAN": lambda: when > other,
+        "AFTER": lambda: when > other,
+        "GREATER_THAN_OR_EQUAL": lambda: when >= other,
+        "ON_OR_AFTER": lambda: when >= other,
+        "LESS_THAN": lambda: when < other,
+        "BEFORE": lambda: when < other,
+        "LESS_THAN_OR_EQUAL": lambda: when <= other,
+        "ON_OR_BEFORE": lambda: when <= other,
+    }
+    return checks[item.operator]()
+
+
 # -- ad-object list edges -------------------------------------------------------------------------
 
 # The levels a listed kind can filter on: itself and its parents.
@@ -142,15 +211,16 @@ EDGE_LEVELS = {
     "adcreative": ("adcreative",),
 }
 _ATTRIBUTES = {
-    "campaign": frozenset({"id", "name", "effective_status", "objective"}),
-    "adset": frozenset({"id", "name", "effective_status"}),
-    "ad": frozenset({"id", "name", "effective_status"}),
+    "campaign": frozenset({"id", "name", "effective_status", "objective", *TIME_FIELDS}),
+    "adset": frozenset({"id", "name", "effective_status", *TIME_FIELDS}),
+    "ad": frozenset({"id", "name", "effective_status", *TIME_FIELDS}),
     "adcreative": frozenset({"id", "name"}),
 }
 _EDGE_HINT = (
     "Filter on name, id or effective_status of the listed object (or campaign.id, "
     "adset.name...) with EQUAL, NOT_EQUAL, CONTAIN, NOT_CONTAIN, IN, NOT_IN, STARTS_WITH "
-    "or ENDS_WITH."
+    "or ENDS_WITH, or on created_time or updated_time with EQUAL, NOT_EQUAL, GREATER_THAN, "
+    "GREATER_THAN_OR_EQUAL, LESS_THAN, LESS_THAN_OR_EQUAL, IN_RANGE or NOT_IN_RANGE."
 )
 
 
@@ -167,6 +237,11 @@ def _edge_supported(kind: str, name: str, operator: str, value: Any) -> bool:
     level, attribute = split_field(kind, name)
     if level not in EDGE_LEVELS[kind] or attribute not in _ATTRIBUTES[level]:
         return False
+    if attribute in TIME_FIELDS:
+        if operator not in TIME_OPERATORS:
+            return False
+        check_time_value(name, operator, value)
+        return True
     if operator not in TEXT_OPERATORS:
         return False
     if attribute == "effective_status":
@@ -188,4 +263,6 @@ def edge_matches(state: SandboxState, now: float, item: Filter, record: dict[str
         return False
     if attribute == "effective_status":
         return text_matches(item, effective_status(state, target, now))
+    if attribute in TIME_FIELDS:
+        return time_matches(item, float(target.get(attribute) or 0))
     return text_matches(item, str(target.get(attribute, "")))

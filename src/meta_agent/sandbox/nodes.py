@@ -141,6 +141,56 @@ def _unparse(spec: FieldSpec) -> str:
     return text
 
 
+def check_sdk_fields(specs: Sequence[FieldSpec], graph_name: str) -> None:
+    """Hold ``specs`` to the SDK's lists for ``graph_name`` (a type the SDK data lacks passes).
+
+    Raises:
+        GraphError: a name on neither the type's field nor its edge list (Meta's #100).
+    """
+    sdk = sdk_object(graph_name)
+    if not sdk.fields and not sdk.edges:
+        return
+    for spec in specs:
+        if spec.name not in sdk.fields and spec.name not in sdk.edges:
+            raise nonexisting_field(spec.name, graph_name)
+
+
+def sdk_page(
+    ctx: Ctx, items: Sequence[Record], graph_name: str, default_fields: Sequence[str]
+) -> Any:
+    """One page of plain items (no node type of their own), fields held to the SDK's lists.
+
+    Each item is a dict of the values it has; a requested field without a value is omitted,
+    an edge of the listed type answers an empty page.
+
+    Raises:
+        GraphError: a field the SDK does not list for ``graph_name``; a bad limit or cursor.
+    """
+    specs = parse_fields(ctx.params.str_("fields")) or tuple(
+        FieldSpec(name) for name in default_fields
+    )
+    check_sdk_fields(specs, graph_name)
+    edges = sdk_object(graph_name).edges
+
+    def render(item: Record) -> dict[str, Any]:
+        out = {spec.name: item[spec.name] for spec in specs if spec.name in item}
+        out.update({spec.name: {"data": []} for spec in specs if spec.name in edges})
+        return out
+
+    return page(ctx, items, render)
+
+
+def empty_edge(ctx: Ctx, target: str) -> Any:
+    """An edge the SDK lists that the sandbox holds nothing on: Meta's envelope, empty page.
+
+    ``fields``, ``limit`` and the cursors are checked as on any listing.
+
+    Raises:
+        GraphError: a field the SDK does not list for ``target``; a bad limit or cursor.
+    """
+    return sdk_page(ctx, [], target, ())
+
+
 def page(ctx: Ctx, items: Sequence[Record], render: Callable[[Record], dict[str, Any]]) -> Any:
     """One page of an edge listing, with Meta's ``paging`` block and optional summary."""
     limit = ctx.params.int_("limit", minimum=0)

@@ -189,9 +189,16 @@ class SandboxState:
     objects (a report run's layout) are cached against it. It is not saved.
     """
 
-    def __init__(self, objects: dict[str, dict[str, Any]], id_counter: int = 0) -> None:
+    def __init__(
+        self,
+        objects: dict[str, dict[str, Any]],
+        id_counter: int = 0,
+        activities: list[dict[str, Any]] | None = None,
+    ) -> None:
         self.objects = objects
         self.id_counter = id_counter
+        # The account activity log (``GET /act_X/activities``), oldest first (activities.py).
+        self.activities: list[dict[str, Any]] = activities if activities is not None else []
         self.version = 0
 
     def touch(self) -> None:
@@ -236,7 +243,12 @@ class SandboxState:
 
     def to_json(self) -> dict[str, Any]:
         """The whole state as one JSON-serialisable document."""
-        return {"format": STATE_FORMAT, "id_counter": self.id_counter, "objects": self.objects}
+        return {
+            "format": STATE_FORMAT,
+            "id_counter": self.id_counter,
+            "objects": self.objects,
+            "activities": self.activities,
+        }
 
     @classmethod
     def from_json(cls, document: dict[str, Any]) -> SandboxState:
@@ -247,7 +259,8 @@ class SandboxState:
         """
         if document.get("format") != STATE_FORMAT or not isinstance(document.get("objects"), dict):
             raise ValueError(f"not a sandbox state document (format {STATE_FORMAT} expected)")
-        return cls(dict(document["objects"]), int(document.get("id_counter", 0)))
+        activities = [dict(item) for item in document.get("activities", [])]
+        return cls(dict(document["objects"]), int(document.get("id_counter", 0)), activities)
 
     def save(self, path: Path) -> None:
         """Write the state to ``path`` atomically."""

@@ -21,6 +21,8 @@ class GraphRequest:
     in_batch: bool = False
     # The method a ``method=`` parameter or ``X-HTTP-Method-Override`` header asked for.
     method_override: str | None = None
+    # The base URL the client reached the sandbox at (``http://host:port``), when known.
+    base_url: str | None = None
 
     @property
     def segments(self) -> list[str]:

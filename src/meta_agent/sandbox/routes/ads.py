@@ -19,6 +19,8 @@ from meta_agent.sandbox.nodes import (
     Registry,
     compact,
     fmt_time,
+    page,
+    read_node,
 )
 from meta_agent.sandbox.params import Params, check_known, validate_only
 from meta_agent.sandbox.routes.common import (
@@ -118,11 +120,18 @@ def register(registry: Registry) -> None:
     )
     registry.add_edge("adaccount", "ads", Edge(get=_list_for_account, post=_create))
     registry.add_edge("adaccount", "ads_volume", Edge(get=_ads_volume))
+    registry.add_edge("ad", "adcreatives", Edge(get=_creatives_of_ad))
     # Registered by earlier families; guarded so the ads family also stands alone.
     if "adset" in registry.node_types:
         registry.add_edge("adset", "ads", Edge(get=_list_for_adset))
     if "campaign" in registry.node_types:
         registry.add_edge("campaign", "ads", Edge(get=_list_for_campaign))
+
+
+def _creatives_of_ad(ctx: Ctx, ad: Record) -> Any:
+    """The ad's creative, as the one-item listing Meta answers."""
+    creative = ctx.state.find(str(ad.get("creative_id")))
+    return page(ctx, [creative] if creative else [], lambda r: read_node(ctx, r))
 
 
 def render(ctx: Ctx, record: Record) -> dict[str, Any]:

@@ -253,9 +253,11 @@ class _Runner:
                 if key in self.ctx.params:
                     raw[key] = self.ctx.params.get_raw(key)
         params = Params(raw, self._files(item))
-        return GraphRequest(
+        request = GraphRequest(
             item.method, self._substitute(path), version, params, dict(item.headers), True
         )
+        request.base_url = self.ctx.req.base_url
+        return request
 
     def _files(self, item: BatchItem) -> dict[str, UploadedFile]:
         files = self.ctx.params.files

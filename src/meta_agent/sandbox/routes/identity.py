@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from meta_agent.sandbox.activities import DEFAULT_FIELDS as ACTIVITY_FIELDS
+from meta_agent.sandbox.activities import account_activities
 from meta_agent.sandbox.core import Ctx
 from meta_agent.sandbox.errors import invalid_param
 from meta_agent.sandbox.nodes import (
@@ -16,6 +18,7 @@ from meta_agent.sandbox.nodes import (
     fmt_time,
     page,
     read_node,
+    sdk_page,
 )
 from meta_agent.sandbox.state import USER_ID
 
@@ -76,7 +79,12 @@ def register(registry: Registry) -> None:
             ACCOUNT_FIELDS,
             render_account,
             ("id",),
-            edges={"promote_pages": Edge(get=_promote_pages)},
+            edges={
+                "promote_pages": Edge(get=_promote_pages),
+                "customaudiences": Edge(get=_custom_audiences),
+                "users": Edge(get=_account_users),
+                "activities": Edge(get=_activities),
+            },
         )
     )
     registry.root("GET", "", _read_by_ids)
@@ -142,6 +150,29 @@ def _promote_pages(ctx: Ctx, account: Record) -> Any:
     own = account.get("promote_page_ids")
     pages = [p for p in ctx.state.of_kind("page") if own is None or p["id"] in own]
     return page(ctx, pages, lambda r: read_node(ctx, r))
+
+
+def _custom_audiences(ctx: Ctx, account: Record) -> Any:
+    """The account's custom audiences (the seeded ones)."""
+    audiences = list(ctx.state.of_kind("customaudience", account_id=account["account_id"]))
+    return page(ctx, audiences, lambda r: read_node(ctx, r))
+
+
+# What the token's user may do on every seeded account (AdAccountUser ``tasks``).
+ACCOUNT_USER_TASKS = ("MANAGE", "ADVERTISE", "ANALYZE", "DRAFT")
+
+
+def _account_users(ctx: Ctx, _: Record) -> Any:
+    """The account's users: the token's user, with every task."""
+    user = ctx.state.get(USER_ID)
+    item = {"id": user["id"], "name": user["name"], "tasks": list(ACCOUNT_USER_TASKS)}
+    return sdk_page(ctx, [item], "AdAccountUser", ("id", "name", "tasks"))
+
+
+def _activities(ctx: Ctx, account: Record) -> Any:
+    """Every write the sandbox served on the account, newest first (``since``/``until``)."""
+    items = account_activities(ctx, str(account["account_id"]))
+    return sdk_page(ctx, items, "AdActivity", ACTIVITY_FIELDS)
 
 
 def _read_by_ids(ctx: Ctx) -> Any:

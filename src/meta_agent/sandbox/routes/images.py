@@ -2,7 +2,9 @@
 
 An image is known by the MD5 of its bytes (its ``hash``); the library holds one image per hash
 and account, so uploading the same bytes twice returns the same hash. The sandbox keeps the
-size and dimensions it read from the bytes, never the bytes themselves.
+size and dimensions it read from the bytes, and the bytes themselves in its media store
+(:mod:`meta_agent.sandbox.media`): an image's ``url`` and ``permalink_url`` are the sandbox's
+own ``/_sandbox/media/{hash}.{ext}``, built from the base URL of the request that reads them.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from meta_agent.sandbox.core import Ctx
 from meta_agent.sandbox.errors import GraphError, invalid_param
 from meta_agent.sandbox.ids import image_hash
 from meta_agent.sandbox.imaging import IMAGE_EXTENSIONS, ImageInfo, extension, sniff
+from meta_agent.sandbox.media import image_url, media_of
 from meta_agent.sandbox.nodes import (
     Edge,
     NodeType,
@@ -32,7 +35,6 @@ from meta_agent.sandbox.nodes import (
 from meta_agent.sandbox.params import check_known, validate_only
 from meta_agent.sandbox.routes.common import SUCCESS, account_of, deleted
 
-CDN = "https://scontent.sandbox.local"
 MAX_IMAGE_BYTES = 30 * 1024 * 1024  # Meta's ceiling for one ad image file
 MAX_ZIP_ENTRIES = 100
 CREATE_PARAMS = frozenset({"bytes", "copy_from", "name"})
@@ -91,9 +93,9 @@ def render(ctx: Ctx, record: Record) -> dict[str, Any]:
             "original_width": record["width"],
             "original_height": record["height"],
             "status": record.get("status", "ACTIVE"),
-            "url": record["url"],
-            "url_128": _variant(record, "s128x128"),
-            "permalink_url": f"https://www.sandbox.local/ads/image/?d={record['hash']}",
+            "url": _url(ctx, record),
+            "url_128": _variant(ctx, record, "s128x128"),
+            "permalink_url": _url(ctx, record),
             "created_time": fmt_time(record["created_time"], tz),
             "updated_time": fmt_time(record["updated_time"], tz),
             "creatives": creatives,
@@ -102,23 +104,29 @@ def render(ctx: Ctx, record: Record) -> dict[str, Any]:
     )
 
 
-def upload_entry(record: Record) -> dict[str, Any]:
+def upload_entry(ctx: Ctx, record: Record) -> dict[str, Any]:
     """One entry of the ``{"images": {...}}`` reply to an upload."""
     return {
         "hash": record["hash"],
-        "url": record["url"],
-        "url_128": _variant(record, "s128x128"),
-        "url_256": _variant(record, "s256x256"),
-        "url_256_height": _variant(record, "p256h"),
-        "url_256_width": _variant(record, "p256w"),
+        "url": _url(ctx, record),
+        "url_128": _variant(ctx, record, "s128x128"),
+        "url_256": _variant(ctx, record, "s256x256"),
+        "url_256_height": _variant(ctx, record, "p256h"),
+        "url_256_width": _variant(ctx, record, "p256w"),
         "height": record["height"],
         "width": record["width"],
         "name": record["name"],
     }
 
 
-def _variant(record: Record, size: str) -> str:
-    stem, _, ext = str(record["url"]).rpartition(".")
+def _url(ctx: Ctx, record: Record) -> str:
+    """The sandbox's own URL for the image (the stored ``url`` names the file's extension)."""
+    return image_url(ctx, str(record["hash"]), str(record["url"]).rpartition(".")[2])
+
+
+def _variant(ctx: Ctx, record: Record, size: str) -> str:
+    """A size variant's URL; the sandbox serves it at the original size."""
+    stem, _, ext = _url(ctx, record).rpartition(".")
     return f"{stem}_{size}.{ext}"
 
 
@@ -169,9 +177,9 @@ def _create(ctx: Ctx, account: Record) -> Any:
         )
     if validate_only(ctx.params):
         return dict(SUCCESS)
-    images = {u.key: upload_entry(_store(ctx, account["account_id"], u)) for u in uploads}
+    images = {u.key: upload_entry(ctx, _store(ctx, account["account_id"], u)) for u in uploads}
     if copies is not None:
-        images[copies["hash"]] = upload_entry(_copy(ctx, account["account_id"], copies))
+        images[copies["hash"]] = upload_entry(ctx, _copy(ctx, account["account_id"], copies))
     return {"images": images}
 
 
@@ -262,6 +270,7 @@ def _too_large(name: str, field: str) -> GraphError:
 def _store(ctx: Ctx, account_id: str, upload: Upload) -> Record:
     """The library entry for these bytes: the existing one (revived if deleted) or a new one."""
     digest = image_hash(upload.content)
+    media_of(ctx.sb).put(digest, upload.content)
     now = ctx.now()
     existing = ctx.state.find(f"{account_id}:{digest}")
     if existing is not None:
@@ -278,7 +287,7 @@ def _store(ctx: Ctx, account_id: str, upload: Upload) -> Record:
             "width": upload.info.width,
             "height": upload.info.height,
             "status": "ACTIVE",
-            "url": f"{CDN}/adimages/{account_id}/{digest}.{upload.info.format}",
+            "url": image_url(ctx, digest, upload.info.format),
             "created_time": now,
             "updated_time": now,
             "size": len(upload.content),
@@ -315,9 +324,8 @@ def _copy(ctx: Ctx, account_id: str, source: Record) -> Record:
     if existing is not None and existing.get("status") != "DELETED":
         return existing
     now = ctx.now()
-    url = str(source["url"]).replace(f"/{source['account_id']}/", f"/{account_id}/")
     copy = {**source, "id": f"{account_id}:{source['hash']}", "account_id": account_id}
-    copy.update(status="ACTIVE", url=url, created_time=now, updated_time=now)
+    copy.update(status="ACTIVE", created_time=now, updated_time=now)
     return ctx.state.add(copy)
 
 

@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 
 from meta_agent.sandbox.core import Ctx
 from meta_agent.sandbox.errors import GraphError, invalid_param, object_not_found, required_param
+from meta_agent.sandbox.media import VIDEO_PREFIX, media_of, video_picture_url, video_url
 from meta_agent.sandbox.nodes import (
     Edge,
     NodeType,
@@ -25,10 +26,9 @@ from meta_agent.sandbox.nodes import (
     page,
     read_node,
 )
-from meta_agent.sandbox.params import check_enum, check_known
+from meta_agent.sandbox.params import check_enum, check_known, validate_only
 from meta_agent.sandbox.routes.common import SUCCESS, account_of, created, deleted, updated
 
-CDN = "https://scontent.sandbox.local"
 CHUNK_BYTES = 1024 * 1024  # the chunk size Meta hands out in start/transfer replies
 UPLOAD_PHASES = ("start", "transfer", "finish", "cancel")
 NATIVE_SIZE = (1280, 720)  # the sandbox cannot decode video; every upload plays at 720p
@@ -85,7 +85,7 @@ def render(ctx: Ctx, record: Record) -> dict[str, Any]:
         raise object_not_found(record["id"], ctx.req.method)
     tz = ctx.state.get(f"act_{record['account_id']}")["timezone_name"]
     ready = is_ready(record, ctx.now())
-    picture = f"{CDN}/advideos/{record['id']}_thumb.jpg"
+    picture = video_picture_url(ctx, record["id"])
     return compact(
         {
             "id": record["id"],
@@ -94,9 +94,9 @@ def render(ctx: Ctx, record: Record) -> dict[str, Any]:
             "length": record.get("length"),
             "created_time": fmt_time(record["created_time"], tz),
             "updated_time": fmt_time(record.get("updated_time", record["created_time"]), tz),
-            "source": f"{CDN}/advideos/{record['id']}.mp4" if ready else None,
+            "source": video_url(ctx, record["id"]) if ready else None,
             "picture": picture,
-            "icon": f"{CDN}/static/video_icon.png",
+            "icon": video_picture_url(ctx),
             "format": _formats(picture) if ready else [],
             "status": video_status(record, ctx.now(), ctx.sb.config.video_processing_seconds),
             "permalink_url": f"/{record['account_id']}/videos/{record['id']}/",
@@ -172,7 +172,10 @@ def _whole_video(ctx: Ctx, account_id: str) -> Record:
     source = params.files.get("source")
     if source is not None:
         _check_container(source.content, "source")
-        return _new_video(ctx, account_id, len(source.content), uploaded=True)
+        record = _new_video(ctx, account_id, len(source.content), uploaded=True)
+        if not validate_only(ctx.params):
+            media_of(ctx.sb).put(VIDEO_PREFIX + record["id"], source.content)
+        return record
     if "slideshow_spec" in params:
         return _slideshow(ctx, account_id)
     url = params.str_("file_url")
@@ -349,6 +352,7 @@ def _transfer(ctx: Ctx, record: Record) -> dict[str, str]:
         )
     if start == 0:
         _check_container(chunk.content, "video_file_chunk")
+    media_of(ctx.sb).append(VIDEO_PREFIX + record["id"], chunk.content)
     record["bytes_received"] = start + len(chunk.content)
     record["updated_time"] = ctx.now()
     next_start, next_end = _next_chunk(record)
@@ -372,6 +376,7 @@ def _finish(ctx: Ctx, record: Record) -> dict[str, bool]:
 
 def _cancel(ctx: Ctx, record: Record) -> dict[str, bool]:
     _check_open(record)
+    media_of(ctx.sb).drop(VIDEO_PREFIX + record["id"])
     record.update(upload_phase="cancelled", status="DELETED", updated_time=ctx.now())
     return dict(SUCCESS)
 
