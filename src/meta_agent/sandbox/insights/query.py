@@ -27,6 +27,12 @@ from meta_agent.sandbox.insights.filters import Filter, parse_filters
 from meta_agent.sandbox.params import Params, check_enum
 
 ACTION_REPORT_TIMES = ("impression", "conversion", "mixed", "lifetime")
+# Action breakdowns that combine with every breakdown set Meta serves (age, gender, country,
+# region, placements, ...); ``action_device`` combines with the delivery breakdowns only.
+WITH_ANY_BREAKDOWN = frozenset({"action_type", "action_target_id", "action_destination"})
+# Since 2026-01-12, on all versions, these windows are accepted but no longer returned (§13.1).
+RETIRED_WINDOWS = frozenset({"7d_view", "28d_view"})
+VIEW_WINDOWS_RETIRED_ON = date(2026, 1, 12)
 
 
 @dataclass(frozen=True)
@@ -80,7 +86,7 @@ def parse_query(params: Params, level: str, today: date) -> Query:
         fields=fields,
         breakdowns=breakdowns,
         action_breakdowns=action_breakdowns,
-        windows=tuple(_enum_list(params, "action_attribution_windows", ATTRIBUTION_WINDOWS)),
+        windows=_windows(params, today),
         buckets=buckets,
         contiguous=contiguous,
         object_filters=tuple(f for f in filters if "." in f.field),
@@ -135,7 +141,7 @@ def _check_combination(breakdowns: Sequence[str], action_breakdowns: Sequence[st
     for action_breakdown in action_breakdowns:
         if action_breakdown == "action_device":
             served = served and frozenset(breakdowns) <= DELIVERY
-        elif action_breakdown != "action_type":
+        elif action_breakdown not in WITH_ANY_BREAKDOWN:
             served = False
     if not served:
         columns = ", ".join(sorted({*action_breakdowns, *breakdowns}))
@@ -146,6 +152,14 @@ def _check_combination(breakdowns: Sequence[str], action_breakdowns: Sequence[st
             user_msg="Combine breakdowns only as Meta allows, e.g. age+gender or "
             "publisher_platform+platform_position; run other mixes as separate queries.",
         )
+
+
+def _windows(params: Params, today: date) -> tuple[str, ...]:
+    """The attribution windows asked for, less those Meta silently stopped returning."""
+    windows = _enum_list(params, "action_attribution_windows", ATTRIBUTION_WINDOWS)
+    if today >= VIEW_WINDOWS_RETIRED_ON:
+        windows = [window for window in windows if window not in RETIRED_WINDOWS]
+    return tuple(windows)
 
 
 def _action_types(filters: Iterable[Filter]) -> frozenset[str] | None:

@@ -3,7 +3,8 @@
 A :class:`View` answers for one row (an entity's segment in one bucket). Identity fields
 come from the objects in the entity's chain; ratios are always computed from the row's own
 summed counters; action lists carry one entry per action type (and device, when broken
-down by ``action_device``), with the attribution windows the query asked for.
+down by ``action_device``; with ``action_target_id`` / ``action_destination`` keys when broken
+down by them), with the attribution windows the query asked for.
 """
 
 from __future__ import annotations
@@ -236,8 +237,9 @@ class View:
         self, alias: str, total: int, windows: dict[str, int], fmt: Formatter
     ) -> list[dict[str, str]]:
         with_type = "action_type" in self.query.action_breakdowns
+        targets = self.targets()
         if "action_device" not in self.query.action_breakdowns:
-            return [_entry(alias if with_type else None, None, total, windows, fmt)]
+            return [_entry(alias if with_type else None, None, total, windows, fmt, targets)]
         weights = [device[2] for device in DEVICES]
         parts = allocate(total, weights)
         split_windows = {w: allocate(n, weights) for w, n in windows.items()}
@@ -246,9 +248,49 @@ class View:
             if parts[index]:
                 by_window = {w: ns[index] for w, ns in split_windows.items()}
                 entries.append(
-                    _entry(alias if with_type else None, device, parts[index], by_window, fmt)
+                    _entry(
+                        alias if with_type else None, device, parts[index], by_window, fmt, targets
+                    )
                 )
         return entries
+
+    def targets(self) -> dict[str, str]:
+        """``action_target_id`` and ``action_destination`` keys, when broken down by them.
+
+        The target is the Page of the row's ad creative (the lowest object's id when the row
+        has no single ad or its creative names no Page); the destination is the creative's
+        link, else the target.
+        """
+        wanted = [
+            name
+            for name in ("action_target_id", "action_destination")
+            if name in self.query.action_breakdowns
+        ]
+        if not wanted:
+            return {}
+        known = self.entity.identity
+        if "action_target" not in known:
+            known["action_target"] = self._target()
+        target, destination = known["action_target"]
+        values = {"action_target_id": target, "action_destination": destination}
+        return {name: values[name] for name in wanted}
+
+    def _target(self) -> tuple[str, str]:
+        lowest = self._lowest()
+        target = str(
+            lowest.get("account_id") if lowest is self.report.model.account else lowest["id"]
+        )
+        destination: str | None = None
+        ad = self.entity.chain.get("ad")
+        if ad is not None:
+            creative = self.report.model.state.find(str(ad.get("creative_id"))) or {}
+            spec = creative.get("object_story_spec") or {}
+            if isinstance(spec, dict):
+                if spec.get("page_id"):
+                    target = str(spec["page_id"])
+                link = (spec.get("link_data") or {}).get("link")
+                destination = str(link) if link else None
+        return target, destination or target
 
 
 @functools.lru_cache(maxsize=512)
@@ -287,11 +329,18 @@ Formatter = Callable[[int], str | None]
 
 
 def _entry(
-    alias: str | None, device: str | None, total: int, windows: dict[str, int], fmt: Formatter
+    alias: str | None,
+    device: str | None,
+    total: int,
+    windows: dict[str, int],
+    fmt: Formatter,
+    targets: dict[str, str] | None = None,
 ) -> dict[str, str]:
     entry: dict[str, str] = {}
     if device is not None:
         entry["action_device"] = device
+    if targets:
+        entry.update(targets)
     if alias is not None:
         entry["action_type"] = alias
     value = fmt(total)
