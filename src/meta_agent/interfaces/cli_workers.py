@@ -60,25 +60,28 @@ def worker(
         fail(error)
 
     async def work() -> None:
+        # Heard from the first moment: a SIGTERM while the worker starts still ends it
+        # cleanly (it says "stopped"), instead of leaving it to look alive until the timeout.
+        stop = _stop_on_signals()
         opened = open_service(config, announce=False, identity=identity)
         async with opened as service, service.supervised():
             err.print(
                 f"worker {identity.worker_id}: serving the {identity.agent} queue "
                 f"({service.settings.durable.mode} mode)"
             )
-            await _until_stopped()
+            await stop.wait()
         err.print(f"worker {identity.worker_id}: stopped")
 
     run_async(work)
 
 
-async def _until_stopped() -> None:
+def _stop_on_signals() -> asyncio.Event:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         with suppress(NotImplementedError):
             loop.add_signal_handler(sig, stop.set)
-    await stop.wait()
+    return stop
 
 
 @workers_app.callback()

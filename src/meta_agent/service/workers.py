@@ -132,19 +132,24 @@ class Supervisor:
         """Beat and sweep in the background while the block runs; say "stopped" after."""
         await self.beat()
         await self.sweep()
-        task = asyncio.create_task(self._loop())
+        stop = asyncio.Event()
+        task = asyncio.create_task(self._loop(stop))
         try:
             yield self
         finally:
-            task.cancel()
-            with suppress(asyncio.CancelledError):
-                await task
+            # Asked to stop, not cancelled: a cancelled beat's database write would still run
+            # in its thread, and could land after "stopped", raising a dead worker again.
+            stop.set()
+            await task
             await self.service.store.worker_status(self.identity.worker_id, "stopped")
 
-    async def _loop(self) -> None:
+    async def _loop(self, stop: asyncio.Event) -> None:
         interval = self.service.settings.durable.heartbeat_seconds
-        while True:
-            await asyncio.sleep(interval)
+        while not stop.is_set():
+            with suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), interval)
+            if stop.is_set():
+                return
             try:
                 await self.beat()
                 await self.sweep()
