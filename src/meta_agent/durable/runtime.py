@@ -105,11 +105,6 @@ class DurableRuntime:
         cls._current = runtime
         return runtime
 
-    @classmethod
-    def running(cls) -> DurableRuntime | None:
-        """The launched runtime, if any."""
-        return cls._current
-
     def _launch(self) -> None:
         _route_dbos_logs()
         _own_random_for_dbos()
@@ -172,10 +167,6 @@ class DurableRuntime:
         """Run the workflow ``fn`` here, now, as ``workflow_id`` (its result if it already ran)."""
         with SetWorkflowID(workflow_id):
             return await fn(*args)
-
-    async def resume(self, workflow_id: str) -> None:
-        """Run ``workflow_id`` again from its last checkpoint (through the queues)."""
-        await DBOS.resume_workflow_async(workflow_id)
 
 
 class _ToStructlog(logging.Handler):

@@ -163,16 +163,21 @@ def settings_from(config: Path | None, **overrides: Any) -> Settings:
 
 @asynccontextmanager
 async def open_service(
-    config: Path | None, *, announce: bool = True, identity: Identity | None = None
+    config: Path | None,
+    *,
+    announce: bool = True,
+    identity: Identity | None = None,
+    local_files: bool = True,
 ) -> AsyncIterator[MetaAgentService]:
     """The service for one command, closed afterwards; says so when it uses the sandbox.
 
-    ``identity`` makes the process a worker (``meta-agent worker``).
+    ``identity`` makes the process a worker (``meta-agent worker``); ``local_files=False``
+    treats every request as a remote caller's (paths refused, URLs egress-checked).
     """
     from meta_agent.service import MetaAgentService
 
     settings = settings_from(config)
-    service = await MetaAgentService.open(settings, identity=identity)
+    service = await MetaAgentService.open(settings, identity=identity, local_files=local_files)
     try:
         if announce and service.mode == "sandbox":
             err.print(f"[yellow]{_sandbox_reason(settings)}[/]")

@@ -63,7 +63,9 @@ def worker(
         # Heard from the first moment: a SIGTERM while the worker starts still ends it
         # cleanly (it says "stopped"), instead of leaving it to look alive until the timeout.
         stop = _stop_on_signals()
-        opened = open_service(config, announce=False, identity=identity)
+        # A worker acts for whoever enqueued the work, remote callers included: every URL
+        # it fetches (a re-prepared request's images) passes the egress guard in full.
+        opened = open_service(config, announce=False, identity=identity, local_files=False)
         async with opened as service, service.supervised():
             err.print(
                 f"worker {identity.worker_id}: serving the {identity.agent} queue "

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 import structlog
 
-from meta_agent.durable import AGENT_QUEUES, ORCHESTRATOR_QUEUE, QUEUES
+from meta_agent.durable import QUEUES
 from meta_agent.errors import ConfigError
 from meta_agent.store.journal import WorkerRecord
 
@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 
 log = structlog.get_logger("meta_agent.workers")
 
-AGENTS = (ORCHESTRATOR_QUEUE, *AGENT_QUEUES)
+AGENTS = QUEUES  # one worker kind per queue
 AGENT_ENV = "AGENT_TYPE"
 """The seed's variable naming a worker's agent (its docker-compose sets it per service)."""
 WORKER_ID_ENV = "META_AGENT_WORKER_ID"
