@@ -233,7 +233,7 @@ SPECIAL = {"special_ad_categories": ["HOUSING"]}
         pytest.param({}, {"targeting": t(custom_audiences=[{"id": "23859999999999999"}])}, 100, None, ["targeting", "custom_audiences"], id="audience-unknown"),
         pytest.param({}, {"targeting": t(excluded_custom_audiences=[{"id": OTHER_ACCOUNTS_AUDIENCE}])}, 100, None, ["targeting", "excluded_custom_audiences"], id="audience-other-account"),
         # targeting: Advantage+ audience, age, gender, special ad categories
-        pytest.param({}, {"targeting": t(targeting_automation=None)}, 100, 1870227, ["targeting", "targeting_automation", "advantage_audience"], id="advantage-flag-required"),
+        pytest.param(SPECIAL, {"targeting": t(targeting_automation=None)}, 100, 1870227, ["targeting", "targeting_automation", "advantage_audience"], id="advantage-flag-required-housing"),
         pytest.param({}, {"targeting": t(targeting_automation={"advantage_audience": 2})}, 100, None, ["targeting", "targeting_automation", "advantage_audience"], id="advantage-flag-value"),
         pytest.param({}, {"targeting": t(age_min=12)}, 100, None, ["targeting", "age_min"], id="age-min-13"),
         pytest.param({}, {"targeting": t(age_max=70)}, 100, None, ["targeting", "age_max"], id="age-max-65"),
@@ -386,7 +386,7 @@ async def test_update_changes_read_back(graph: Graph) -> None:
     ("changes", "code", "subcode", "blame"),
     [
         pytest.param({"daily_budget": 100}, 100, 1885272, ["daily_budget"], id="below-floor"),
-        pytest.param({"targeting": t(targeting_automation=None)}, 100, 1870227, ["targeting", "targeting_automation", "advantage_audience"], id="targeting-rechecked"),
+        pytest.param({"targeting": t(age_min=12)}, 100, None, ["targeting", "age_min"], id="targeting-rechecked"),
         pytest.param({"end_time": NOW - DAY}, 100, 1487033, ["end_time"], id="end-in-past"),
         pytest.param({"bid_strategy": "COST_CAP"}, 100, 1815857, ["bid_amount"], id="bid-needs-amount"),
         pytest.param({"lifetime_budget": 500000}, 100, None, ["lifetime_budget"], id="both-budgets"),

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import itertools
 import json
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx2
 import pytest
 
+from meta_agent.sandbox import ManualClock
 from meta_agent.sandbox.state import CUSTOM_AUDIENCE_IDS
 from tests.conftest import INR_ACCOUNT, Graph, error_of
 
@@ -336,25 +338,34 @@ async def test_reach_estimate_needs_a_targeting_spec(graph: Graph) -> None:
     assert blame(error) == [["targeting_spec"]]
 
 
-async def test_delivery_estimate_curve_in_account_currency(graph: Graph) -> None:
-    """The daily outcomes curve rises with spend (INR minor units) and matches reach bounds."""
-    spec = json.dumps(INDIA)
-    rows = data_of(
-        await graph.get(
-            f"{INR_ACCOUNT}/delivery_estimate", targeting_spec=spec, optimization_goal="LINK_CLICKS"
+class TestDeliveryCurveBeforeV26:
+    """The curve and estimate_dau, as Meta sent them until v26 removed them (§13.2)."""
+
+    @pytest.fixture
+    def clock(self) -> ManualClock:
+        return ManualClock(start=datetime(2026, 7, 1, tzinfo=UTC).timestamp())
+
+    async def test_delivery_estimate_curve_in_account_currency(self, graph: Graph) -> None:
+        """The daily outcomes curve rises with spend (INR minor units) and matches reach bounds."""
+        spec = json.dumps(INDIA)
+        rows = data_of(
+            await graph.get(
+                f"{INR_ACCOUNT}/delivery_estimate",
+                targeting_spec=spec,
+                optimization_goal="LINK_CLICKS",
+            )
         )
-    )
-    row = rows[0]
-    curve = row["daily_outcomes_curve"]
-    assert curve[0] == {"spend": 0, "reach": 0, "impressions": 0, "actions": 0}
-    assert [p["spend"] for p in curve] == sorted(p["spend"] for p in curve)
-    assert all(a["impressions"] < b["impressions"] for a, b in itertools.pairwise(curve))
-    assert all(p["reach"] <= p["impressions"] for p in curve)
-    assert curve[1]["spend"] == 44_000  # US$5 at the sandbox's 88 INR to the dollar, in paise
-    lower, upper = await reach(graph, INDIA)
-    assert (row["estimate_mau_lower_bound"], row["estimate_mau_upper_bound"]) == (lower, upper)
-    assert row["estimate_ready"] is True
-    assert row["estimate_dau"] > 0
+        row = rows[0]
+        curve = row["daily_outcomes_curve"]
+        assert curve[0] == {"spend": 0, "reach": 0, "impressions": 0, "actions": 0}
+        assert [p["spend"] for p in curve] == sorted(p["spend"] for p in curve)
+        assert all(a["impressions"] < b["impressions"] for a, b in itertools.pairwise(curve))
+        assert all(p["reach"] <= p["impressions"] for p in curve)
+        assert curve[1]["spend"] == 44_000  # US$5 at the sandbox's 88 INR to the dollar, in paise
+        lower, upper = await reach(graph, INDIA)
+        assert (row["estimate_mau_lower_bound"], row["estimate_mau_upper_bound"]) == (lower, upper)
+        assert row["estimate_ready"] is True
+        assert row["estimate_dau"] > 0
 
 
 async def test_delivery_estimate_needs_a_valid_goal(graph: Graph) -> None:

@@ -212,10 +212,18 @@ FacebookPosition = Literal[
     "feed", "right_hand_column", "marketplace", "video_feeds", "story", "search",
     "instream_video", "facebook_reels", "facebook_reels_overlay", "profile_feed", "notification",
 ]  # fmt: skip
+# Instagram "explore" (the Explore feed) and Messenger "story" were removed in v26 (every
+# version from 2026-10-27; reference §13.2): they are not offered, and _removed_positions
+# says why when a caller asks for one.
 InstagramPosition = Literal[
-    "stream", "story", "explore", "explore_home", "reels", "profile_feed", "ig_search",
-    "profile_reels",
+    "stream", "story", "explore_home", "reels", "profile_feed", "ig_search", "profile_reels",
 ]  # fmt: skip
+REMOVED_POSITIONS = {
+    ("messenger_positions", "story"): "removed in v26 (Meta drops it silently); "
+    "use sponsored_messages",
+    ("instagram_positions", "explore"): "the Explore feed was removed in v26; "
+    "use explore_home or reels",
+}
 # positions key → the publisher platform it belongs to
 POSITION_PLATFORM = {
     "facebook_positions": "facebook",
@@ -235,10 +243,21 @@ class Placements(_Params):
     facebook_positions: list[FacebookPosition] = []
     instagram_positions: list[InstagramPosition] = []
     audience_network_positions: list[Literal["classic", "rewarded_video"]] = []
-    messenger_positions: list[Literal["sponsored_messages", "story"]] = []
+    messenger_positions: list[Literal["sponsored_messages"]] = []
     threads_positions: list[Literal["threads_stream"]] = []
     whatsapp_positions: list[Literal["status"]] = []
     device_platforms: list[Literal["mobile", "desktop"]] = []
+
+    @model_validator(mode="before")
+    @classmethod
+    def _removed_positions(cls, data: Any) -> Any:
+        """Name the v26 removal instead of a bare "not a permitted value"."""
+        if isinstance(data, dict):
+            for (key, position), why in REMOVED_POSITIONS.items():
+                values = data.get(key)
+                if isinstance(values, list) and position in values:
+                    raise problem(key, f"{position!r}: {why}")
+        return data
 
     @model_validator(mode="after")
     def _combinations(self) -> Placements:
@@ -256,7 +275,7 @@ class Placements(_Params):
 
     def _check_pairs(self) -> None:
         fb, ig = self.facebook_positions, self.instagram_positions
-        story = "story" in fb or "story" in ig or "story" in self.messenger_positions
+        story = "story" in fb or "story" in ig
         if story and not ("feed" in fb or "stream" in ig or ("story" in fb and "story" in ig)):
             raise problem("facebook_positions", "story placements need feed (or Instagram stream)")
         if self.threads_positions and "stream" not in ig:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
+from meta_agent.sandbox.rules.changes import LEGACY_SHOPPING_PAUSE
 from meta_agent.sandbox.state import SandboxState
 
 CONFIGURED = ("ACTIVE", "PAUSED", "DELETED", "ARCHIVED")
@@ -26,11 +28,13 @@ def effective_status(state: SandboxState, record: dict[str, Any], now: float) ->
     own = str(record.get("status", "ACTIVE"))
     if own != "ACTIVE":
         return own
+    if record["kind"] == "campaign" and paused_legacy_shopping(state, record, now):
+        return "PAUSED"
     campaign = state.find(str(record.get("campaign_id"))) if record["kind"] != "campaign" else None
     if campaign is not None:
         if campaign["status"] in _SHADOWING:
             return str(campaign["status"])
-        if campaign["status"] == "PAUSED":
+        if campaign["status"] == "PAUSED" or paused_legacy_shopping(state, campaign, now):
             return "CAMPAIGN_PAUSED"
     adset = state.find(str(record.get("adset_id"))) if record["kind"] == "ad" else None
     if adset is not None:
@@ -41,6 +45,26 @@ def effective_status(state: SandboxState, record: dict[str, Any], now: float) ->
     if record["kind"] == "ad" and now < float(record.get("review_until", 0)):
         return "PENDING_REVIEW"
     return own
+
+
+def paused_legacy_shopping(state: SandboxState, campaign: dict[str, Any], now: float) -> bool:
+    """Whether Meta paused this legacy Advantage+ shopping campaign at v26.0 (§13.2).
+
+    Legacy means made with ``smart_promotion_type=AUTOMATED_SHOPPING_ADS`` and splitting
+    budget with ``existing_customer_budget_percentage`` (on the campaign or an ad set). Meta
+    pauses such campaigns from the v26 release on every version; the sandbox shows it as
+    ``effective_status`` PAUSED (children: CAMPAIGN_PAUSED) and leaves the configured
+    ``status`` as the advertiser set it, so they stop spending without a write.
+    """
+    if campaign.get("smart_promotion_type") != "AUTOMATED_SHOPPING_ADS":
+        return False
+    today = datetime.fromtimestamp(now, tz=UTC).date()
+    if not LEGACY_SHOPPING_PAUSE.everywhere_on(today):
+        return False
+    if campaign.get("existing_customer_budget_percentage") is not None:
+        return True
+    adsets = state.of_kind("adset", campaign_id=campaign["id"])
+    return any(a.get("existing_customer_budget_percentage") is not None for a in adsets)
 
 
 def is_delivering(state: SandboxState, record: dict[str, Any], now: float) -> bool:

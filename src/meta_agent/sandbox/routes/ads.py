@@ -35,6 +35,7 @@ from meta_agent.sandbox.routes.common import (
     updated,
 )
 from meta_agent.sandbox.routes.creatives import build_creative
+from meta_agent.sandbox.rules import creative as creative_rules
 from meta_agent.sandbox.status import AD_EFFECTIVE, effective_status
 
 REVIEW_SECONDS = 30.0
@@ -195,6 +196,7 @@ def _create(ctx: Ctx, account: Record) -> Any:
     adset = live_parent(ctx, "adset_id", "adset", account["account_id"])
     _check_room(ctx, adset)
     creative = _creative(ctx, account)
+    _check_creative_fits(ctx, creative, adset)
     now = ctx.now()
     record: Record = {
         "kind": "ad",
@@ -317,6 +319,21 @@ def _existing_creative(ctx: Ctx, account: Record, value: Any) -> Record:
     return record
 
 
+def _check_creative_fits(ctx: Ctx, creative: Record, adset: Record) -> None:
+    """The v26 limits on which creative an ad may use (§13.2): no survey, no web-only
+    creative in a website-and-app ad set.
+
+    Raises:
+        GraphError: 100 blaming ``creative``.
+    """
+    today = ctx.sb.today().date()
+    if creative.get("is_survey"):
+        creative_rules.refuse_survey(("creative",), ctx.req.version, today)
+    creative_rules.check_applink_fits(
+        creative.get("applink_treatment"), adset.get("destination_type"), ctx.req.version, today
+    )
+
+
 def _under_creative(error: GraphError) -> GraphError:
     """Re-root an inline creative's blame paths under the ad's ``creative`` parameter."""
     error.blame_fields = [["creative", *path] for path in error.blame_fields] or [["creative"]]
@@ -348,6 +365,8 @@ def _update(ctx: Ctx, record: Record) -> Any:
     if "creative" in params:
         account = ctx.state.get(f"act_{record['account_id']}")
         creative = _creative(ctx, account)
+        if creative["id"] != record["creative_id"]:
+            _check_creative_fits(ctx, creative, ctx.state.get(record["adset_id"]))
         _store_new_creative(ctx, creative)
         if creative["id"] != record["creative_id"]:
             # A new creative is a new ad to review.

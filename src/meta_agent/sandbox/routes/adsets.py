@@ -38,6 +38,8 @@ from meta_agent.sandbox.routes.common import (
 )
 from meta_agent.sandbox.rules import budgets, objectives
 from meta_agent.sandbox.rules import money as currency
+from meta_agent.sandbox.rules.changes import V26
+from meta_agent.sandbox.rules.regional import check_regional_regulation
 from meta_agent.sandbox.rules.targeting import Scope, check_dsa, check_targeting, normalize
 from meta_agent.sandbox.status import ADSET_EFFECTIVE, effective_status
 
@@ -72,6 +74,7 @@ CREATE_PARAMS = frozenset(
         "lifetime_spend_cap",
         "placement_soft_opt_out",
         "regional_regulated_categories",
+        "regional_regulation_identities",
         "multi_optimization_goal_weight",
         "optimization_sub_event",
         "existing_customer_budget_percentage",
@@ -133,6 +136,9 @@ FIELDS = frozenset(
         "source_adset_id",
         "recommendations",
         "lifetime_imps",
+        "regional_regulated_categories",
+        "regional_regulation_identities",
+        "existing_customer_budget_percentage",
     }
 )
 _OPTIONAL_ECHOED = (
@@ -144,9 +150,13 @@ _OPTIONAL_ECHOED = (
     "pacing_type",
     "bid_constraints",
     "adlabels",
+    "regional_regulated_categories",
+    "regional_regulation_identities",
+    "existing_customer_budget_percentage",
 )
 _DELIVERY_KEYS = {"optimization_goal", "billing_event", "destination_type", "promoted_object"}
 _TARGETING_KEYS = {"targeting", "dsa_beneficiary", "dsa_payor"}
+_REGIONAL_KEYS = {"regional_regulated_categories", "regional_regulation_identities"}
 _MONEY_KEYS = {
     "daily_budget",
     "lifetime_budget",
@@ -260,7 +270,8 @@ def _create(ctx: Ctx, account: Record) -> Any:
         **_parse(ctx),
     }
     _check_delivery(ctx, record, campaign)
-    _check_audience(ctx, record, campaign)
+    record["targeting"] = _check_audience(ctx, record, campaign, creating=True)
+    _check_regional(ctx, record)
     record["bid_strategy"] = _check_money(ctx, record, campaign, account, set(_MONEY_KEYS))
     record["id"] = ctx.sb.new_id()  # only once valid, so refused requests burn no ids
     return created(ctx, compact(record))
@@ -286,7 +297,9 @@ def _update(ctx: Ctx, record: Record) -> Any:
     if touched & _DELIVERY_KEYS:
         _check_delivery(ctx, candidate, campaign)
     if touched & _TARGETING_KEYS:
-        _check_audience(ctx, candidate, campaign)
+        changes["targeting"] = _check_audience(ctx, candidate, campaign, creating=False)
+    if touched & (_REGIONAL_KEYS | {"existing_customer_budget_percentage"}):
+        _check_regional(ctx, candidate)
     if touched & _MONEY_KEYS:
         changes["bid_strategy"] = _check_money(ctx, candidate, campaign, account, touched)
         changes.update(_budget_change_log(ctx, record, candidate, account))
@@ -327,6 +340,9 @@ _GETTERS: tuple[tuple[tuple[str, ...], Callable[[Params, str], Any]], ...] = (
     ),
     (("dsa_beneficiary", "dsa_payor"), lambda p, key: p.str_(key)),
     (("is_dynamic_creative",), lambda p, key: p.bool_(key)),
+    (("regional_regulated_categories",), lambda p, key: p.list_(key)),
+    (("regional_regulation_identities",), lambda p, key: p.object_(key)),
+    (("existing_customer_budget_percentage",), lambda p, key: p.int_(key, minimum=0)),
 )
 
 
@@ -376,16 +392,48 @@ def _check_delivery(ctx: Ctx, adset: Record, campaign: Record) -> None:
     objectives.check_promoted_object(ctx.state, adset.get("promoted_object"), needed)
 
 
-def _check_audience(ctx: Ctx, adset: Record, campaign: Record) -> None:
-    """The targeting spec, and the DSA fields when it reaches the EU."""
+def _check_audience(ctx: Ctx, adset: Record, campaign: Record, *, creating: bool) -> Any:
+    """The targeting spec, and the DSA fields when it reaches the EU.
+
+    Returns the spec to store (Meta's defaults and silent removals applied).
+    """
     scope = Scope(
         ctx.state,
         ctx.req.version,
+        ctx.sb.today().date(),
         adset["account_id"],
         tuple(campaign.get("special_ad_categories") or ()),
+        objective=campaign.get("objective"),
+        creating=creating,
     )
-    check_targeting(adset["targeting"], scope)
-    check_dsa(adset["targeting"], adset.get("dsa_beneficiary"), adset.get("dsa_payor"))
+    spec = check_targeting(adset["targeting"], scope)
+    check_dsa(spec, adset.get("dsa_beneficiary"), adset.get("dsa_payor"))
+    return spec
+
+
+def _check_regional(ctx: Ctx, adset: Record) -> None:
+    """Regional regulation identities (§13.4) and the retired shopping-campaign split (§13.2)."""
+    today = ctx.sb.today().date()
+    check_regional_regulation(
+        adset.get("regional_regulated_categories"),
+        adset.get("regional_regulation_identities"),
+        ctx.req.version,
+        today,
+    )
+    if adset.get("existing_customer_budget_percentage") is not None and V26.applies(
+        ctx.req.version, today
+    ):
+        # Meta paused the legacy Advantage+ shopping campaigns that split budget this way at
+        # v26.0; the sandbox refuses new uses rather than create an ad set born paused.
+        raise invalid_param(
+            "existing_customer_budget_percentage is no longer supported: legacy Advantage+ "
+            "shopping campaigns that use it were paused at v26.0",
+            blame="existing_customer_budget_percentage",
+            title="Legacy Advantage+ shopping campaigns retired",
+            user_msg="Remove existing_customer_budget_percentage; build the campaign from "
+            "Advantage+ campaign budget, audience and placements (duplicate old ones in Ads "
+            "Manager).",
+        )
 
 
 def _check_money(

@@ -251,6 +251,8 @@ def _create(ctx: Ctx, account: Record) -> Any:
         "promoted_object": params.object_("promoted_object"),
         "adlabels": params.list_("adlabels"),
         "pacing_type": params.list_("pacing_type"),
+        # Kept so a legacy Advantage+ shopping campaign can be recognised (status.py).
+        "smart_promotion_type": params.str_("smart_promotion_type"),
         "created_time": now,
         "updated_time": now,
         "spent": 0,

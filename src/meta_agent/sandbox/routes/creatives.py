@@ -8,6 +8,7 @@ accepts a whole creative spec inline when an ad is created.
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from meta_agent.sandbox.core import Ctx
@@ -103,6 +104,8 @@ def render(ctx: Ctx, record: Record) -> dict[str, Any]:
             "call_to_action_type": record.get("call_to_action_type"),
             "thumbnail_url": _thumbnail_url(ctx, record),
             "adlabels": record.get("adlabels"),
+            "applink_treatment": record.get("applink_treatment"),
+            "interactive_components_spec": record.get("interactive_components_spec"),
         }
     )
 
@@ -141,6 +144,9 @@ def build_creative(ctx: Ctx, account: Record, params: Params) -> Record:
     check_known(params, CREATE_PARAMS, "AdCreative")
     account_id = str(account["account_id"])
     media = rules.MediaLookup(ctx.state, account_id, ctx.now())
+    survey = rules.is_survey(params.json_("interactive_components_spec"))
+    if survey:
+        rules.refuse_survey(("interactive_components_spec",), ctx.req.version, _today(ctx))
     facts, page_id = _content(ctx, params, media)
     now = ctx.now()
     record: Record = {
@@ -152,10 +158,11 @@ def build_creative(ctx: Ctx, account: Record, params: Params) -> Record:
         "page_id": page_id,
         "created_time": now,
         "updated_time": now,
-        **_options(params, media),
+        **_options(ctx, params, media),
         **{key: getattr(facts, key) for key in _FACTS},
         "link_url": facts.link,
         "call_to_action_type": facts.call_to_action_type,
+        "is_survey": survey or None,  # internal: ads check it when they switch to a creative
     }
     record["instagram_user_id"] = _instagram_user(ctx, params, page_id)
     return compact(record)
@@ -198,19 +205,25 @@ def _content(ctx: Ctx, params: Params, media: rules.MediaLookup) -> tuple[rules.
     return checker.check(spec, ("object_story_spec",), needs_story=needs_story)
 
 
-def _options(params: Params, media: rules.MediaLookup) -> dict[str, Any]:
+def _today(ctx: Ctx) -> date:
+    return ctx.sb.today().date()
+
+
+def _options(ctx: Ctx, params: Params, media: rules.MediaLookup) -> dict[str, Any]:
     """The optional parts of a creative, each checked against its rule."""
     out: dict[str, Any] = {
         "object_story_spec": params.json_("object_story_spec"),
         "object_story_id": params.str_("object_story_id"),
         "url_tags": params.str_("url_tags", max_len=rules.MAX_URL_LENGTH),
         "adlabels": params.list_("adlabels"),
+        "applink_treatment": rules.check_applink_treatment(params.str_("applink_treatment")),
+        "interactive_components_spec": params.json_("interactive_components_spec"),
     }
     if "asset_feed_spec" in params:
         out["asset_feed_spec"] = rules.check_asset_feed_spec(media, params.json_("asset_feed_spec"))
     if "degrees_of_freedom_spec" in params:
         dof = params.json_("degrees_of_freedom_spec")
-        out["degrees_of_freedom_spec"] = rules.check_degrees_of_freedom(dof)
+        out["degrees_of_freedom_spec"] = rules.check_degrees_of_freedom(dof, _today(ctx))
     category = params.str_("authorization_category")
     rules.check_authorization_category(category)
     out["authorization_category"] = category

@@ -25,6 +25,7 @@ from meta_agent.sandbox.data.audience import (
 from meta_agent.sandbox.errors import invalid_param, required_param
 from meta_agent.sandbox.nodes import Edge, Record, Registry, page
 from meta_agent.sandbox.params import check_enum
+from meta_agent.sandbox.rules.changes import V26
 from meta_agent.sandbox.rules.objectives import OPTIMIZATION_GOALS
 
 CATEGORY_CLASSES = (
@@ -438,14 +439,17 @@ def _delivery_estimate(ctx: Ctx, account: Record) -> Any:
     lower, upper = bounds(people)
     spec = ctx.params.object_("targeting_spec") or {}
     countries = (spec.get("geo_locations") or {}).get("countries") or [""]
-    row = {
-        "daily_outcomes_curve": delivery_curve(
-            people, str(countries[0]), goal, account["currency"]
-        ),
-        "estimate_dau": daily_users(people),
+    row: dict[str, Any] = {
         "estimate_mau_lower_bound": lower,
         "estimate_mau_upper_bound": upper,
         "estimate_ready": True,
         "targeting_optimization_types": [],
     }
+    if not V26.applies(ctx.req.version, ctx.sb.today().date()):
+        # Removed from responses by v26 (§13.2; budget_guardrail too, which the sandbox never
+        # modelled). fields= still accepts the names the SDK lists; the values are omitted.
+        row["daily_outcomes_curve"] = delivery_curve(
+            people, str(countries[0]), goal, account["currency"]
+        )
+        row["estimate_dau"] = daily_users(people)
     return {"data": [row]}

@@ -17,8 +17,10 @@ one import the creatives routes need. The parts it builds on:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
+from meta_agent.sandbox.rules.changes import CREATIVE_FEATURES_ANIMATION, V26
 from meta_agent.sandbox.rules.creative_fields import (
     CALL_TO_ACTION_TYPES,
     FACEBOOK_DESTINATION_CTAS,
@@ -45,6 +47,7 @@ from meta_agent.sandbox.state import SandboxState
 
 # The creatives routes import this module alone (as `rules`); these are the names it offers.
 __all__ = [
+    "APPLINK_TREATMENTS",
     "AUTHORIZATION_CATEGORIES",
     "CALL_TO_ACTION_TYPES",
     "ENROLL_STATUSES",
@@ -58,6 +61,8 @@ __all__ = [
     "StoryChecker",
     "StoryFacts",
     "bad",
+    "check_applink_fits",
+    "check_applink_treatment",
     "check_asset_feed_spec",
     "check_authorization_category",
     "check_call_to_action",
@@ -66,8 +71,10 @@ __all__ = [
     "check_object_story_id",
     "check_page",
     "check_url",
+    "is_survey",
     "param_name",
     "refuse_instagram_actor_id",
+    "refuse_survey",
     "require_object",
 ]
 
@@ -78,6 +85,17 @@ STORY_SPEC_KEYS = frozenset(
 ENROLL_STATUSES = ("OPT_IN", "OPT_OUT")
 MIN_CAROUSEL_CARDS = 2
 MAX_CAROUSEL_CARDS = 10
+APPLINK_TREATMENTS = (
+    "automatic",
+    "deeplink_with_appstore_fallback",
+    "deeplink_with_web_fallback",
+    "web_only",
+)
+# Creative features Meta added out of cycle on 2026-06-28 (§13.4): accepted from that day.
+ANIMATION_FEATURES = frozenset({"image_animation", "video_filtering"})
+# The ad set destination for the "website and app" conversion location [unverified mapping:
+# Meta's Sales setup pairs it with APPLINKS_AUTOMATIC, which routes to the app or the site].
+WEBSITE_AND_APP = "APPLINKS_AUTOMATIC"
 
 
 @dataclass
@@ -272,11 +290,12 @@ def check_object_story_id(state: SandboxState, value: str) -> str:
     return value
 
 
-def check_degrees_of_freedom(value: Any) -> dict[str, Any]:
+def check_degrees_of_freedom(value: Any, today: date) -> dict[str, Any]:
     """``degrees_of_freedom_spec``: each creative feature opts in or out explicitly.
 
     The ``standard_enhancements`` bundle can no longer be opted into from v22.0 (§11): features
-    are enrolled one by one, so an OPT_IN of the bundle is refused.
+    are enrolled one by one, so an OPT_IN of the bundle is refused. ``image_animation`` and
+    ``video_filtering`` exist from 2026-06-28 (§13.4); before that day they are refused.
 
     Raises:
         GraphError: malformed spec, an unknown enroll status, or an opt-in to the bundle.
@@ -288,8 +307,81 @@ def check_degrees_of_freedom(value: Any) -> dict[str, Any]:
         return spec
     features_path = (*path, "creative_features_spec")
     for name, setting in require_object(features, features_path).items():
+        if name in ANIMATION_FEATURES and not CREATIVE_FEATURES_ANIMATION.everywhere_on(today):
+            raise bad(
+                (*features_path, name),
+                f"Unknown creative feature {name}",
+                "Creative feature not available",
+                f"{name} can be set from {CREATIVE_FEATURES_ANIMATION.released}.",
+            )
         _check_enrollment(name, setting, features_path)
     return spec
+
+
+def check_applink_treatment(value: str | None) -> str | None:
+    """``applink_treatment`` from the SDK's values.
+
+    Raises:
+        GraphError: any other value, naming ``applink_treatment``.
+    """
+    if value is not None and value not in APPLINK_TREATMENTS:
+        raise bad(
+            ("applink_treatment",),
+            f"param applink_treatment must be one of {{{', '.join(APPLINK_TREATMENTS)}}}",
+            "Invalid value",
+            f"{value!r} is not an applink_treatment; use one of {', '.join(APPLINK_TREATMENTS)}.",
+        )
+    return value
+
+
+def is_survey(interactive_components: Any) -> bool:
+    """Whether ``interactive_components_spec`` makes the creative a survey.
+
+    The reference does not say how Meta marks a survey creative [unverified]; the sandbox
+    takes a component of ``type`` ``survey`` (beside ``poll`` and the stickers).
+    """
+    if not isinstance(interactive_components, dict):
+        return False
+    components = interactive_components.get("components")
+    if not isinstance(components, list):
+        return False
+    return any(isinstance(c, dict) and c.get("type") == "survey" for c in components)
+
+
+def refuse_survey(path: Path, version: str, today: date) -> None:
+    """From v26 no survey creative is made and no ad switches to one (§13.2).
+
+    Raises:
+        GraphError: when the change applies, blaming ``path``.
+    """
+    if V26.applies(version, today):
+        raise bad(
+            path,
+            "Survey creatives are no longer supported: they can't be created or used by ads",
+            "Survey creatives retired",
+            "Remove the survey component, or keep the ad on its current creative.",
+        )
+
+
+def check_applink_fits(
+    treatment: str | None, destination: str | None, version: str, today: date
+) -> None:
+    """From v26 a website-and-app ad set can't show a ``web_only`` creative (§13.2).
+
+    Raises:
+        GraphError: 100 blaming the ad's ``creative``.
+    """
+    if treatment != "web_only" or destination != WEBSITE_AND_APP:
+        return
+    if V26.applies(version, today):
+        raise bad(
+            ("creative",),
+            "Creatives with applink_treatment web_only can't be used in ad sets whose "
+            "conversion location is website and app",
+            "Creative doesn't fit the conversion location",
+            "Use a creative with applink_treatment automatic or a deeplink treatment, or "
+            "an ad set whose conversion location is the website only.",
+        )
 
 
 def _check_enrollment(name: str, setting: Any, features_path: Path) -> None:

@@ -170,6 +170,8 @@ GOALS_BY_OBJECTIVE: dict[str, dict[str, frozenset[str]]] = {
     },
     "OUTCOME_SALES": {
         "WEBSITE": _WEB | {"VALUE"},
+        # Conversion location "website and app" (see rules/creative.py WEBSITE_AND_APP).
+        "APPLINKS_AUTOMATIC": _WEB | {"VALUE"},
         **_messaging(frozenset({"CONVERSATIONS"})),
         "APP": frozenset({"OFFSITE_CONVERSIONS", "VALUE", "APP_INSTALLS_AND_OFFSITE_CONVERSIONS"}),
     },

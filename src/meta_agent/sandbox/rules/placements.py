@@ -1,18 +1,30 @@
 """Where ads appear: publisher platforms, their positions and devices, and how they pair.
 
 Meta refuses unknown values, a placement it has retired (Facebook ``video_feeds`` from
-v24.0), Audience Network on its own, and positions that need a partner placement
-(stories need a feed, Threads needs the Instagram stream, WhatsApp status needs Instagram
-stories).
+v24.0, the Instagram Explore feed from v26.0), Audience Network on its own, and positions
+that need a partner placement (stories need a feed, Threads needs the Instagram stream,
+WhatsApp status needs Instagram stories). Messenger ``story`` it drops without a word
+(v26.0): the ad set is stored, and reads back, without it.
+
+Which Explore placement v26 removed the reference leaves open (``explore``, ``explore_home``
+or both). The sandbox removes ``explore`` alone: v26 names "the Instagram Explore feed",
+which is ``explore`` (the feed a person scrolls after opening a post from Explore), while
+``explore_home`` is the Explore grid itself, a placement of its own in Meta's placement
+list and the SDK's (``AdCampaignPlacementGet.EffectiveInstagramPositions`` still lists
+both at v26.0.3). It is refused, not dropped: the reference says Meta drops Messenger
+``story`` silently and says no such thing of Explore, and a removed placement errors as
+``video_feeds`` did at v24, which tells the client what to fix.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import date
 from typing import Any
 
 from meta_agent import versions
 from meta_agent.sandbox.errors import GraphError
+from meta_agent.sandbox.rules.changes import V26
 from meta_agent.sandbox.rules.targeting_spec import targeting_error
 
 PLATFORMS = ("facebook", "instagram", "messenger", "audience_network", "threads", "whatsapp")
@@ -49,7 +61,20 @@ DEVICE_PLATFORMS = ("mobile", "desktop")
 _STORY_KEYS = ("facebook_positions", "instagram_positions", "messenger_positions")
 
 
-def check_placements(spec: dict[str, Any], version: str) -> None:
+def drop_messenger_story(spec: dict[str, Any], version: str, today: date) -> dict[str, Any]:
+    """The spec as Meta stores it: without Messenger ``story`` once v26 removed it (§13.2).
+
+    Meta gives no error and no warning; the ad set simply reads back without the position.
+    """
+    positions = spec.get("messenger_positions")
+    if not isinstance(positions, list) or "story" not in positions:
+        return spec
+    if not V26.applies(version, today):
+        return spec
+    return {**spec, "messenger_positions": [p for p in positions if p != "story"]}
+
+
+def check_placements(spec: dict[str, Any], version: str, today: date) -> None:
     """Platforms, positions and devices from their enums, in combinations Meta serves.
 
     Raises:
@@ -64,6 +89,14 @@ def check_placements(spec: dict[str, Any], version: str) -> None:
             "facebook_positions",
             title="Placement no longer available",
             user_msg="Replace video_feeds with facebook_reels in facebook_positions.",
+        )
+    if "explore" in positions["instagram_positions"] and V26.applies(version, today):
+        raise targeting_error(
+            "The Instagram Explore feed placement (explore) is no longer available",
+            "instagram_positions",
+            title="Placement no longer available",
+            user_msg="Remove explore from instagram_positions; explore_home, stream, story and "
+            "reels are still served.",
         )
     if platforms and set(platforms) == {"audience_network"}:
         raise targeting_error(

@@ -11,12 +11,14 @@ from __future__ import annotations
 import copy
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from meta_agent import versions
 from meta_agent.sandbox.errors import invalid_param
+from meta_agent.sandbox.rules.changes import V26, V27
 from meta_agent.sandbox.rules.geo import below_radius, check_geo, locations, reaches_eu
-from meta_agent.sandbox.rules.placements import check_placements
+from meta_agent.sandbox.rules.placements import check_placements, drop_messenger_story
 from meta_agent.sandbox.rules.targeting_spec import as_list, targeting_error
 from meta_agent.sandbox.state import SandboxState
 
@@ -30,27 +32,36 @@ SPECIAL_RADIUS_MILES = 15.0
 
 @dataclass(frozen=True)
 class Scope:
-    """What a targeting spec is checked against: API version, account and ad categories."""
+    """What a targeting spec is checked against: version, day, account, campaign, operation."""
 
     state: SandboxState
     version: str
+    today: date
     account_id: str
     special_ad_categories: tuple[str, ...] = ()
+    objective: str | None = None
+    creating: bool = True
 
 
-def check_targeting(spec: dict[str, Any], scope: Scope) -> None:
+def check_targeting(spec: dict[str, Any], scope: Scope) -> dict[str, Any]:
     """Apply every targeting rule Meta enforces on ad set create and update.
+
+    Returns:
+        The spec as Meta stores it: Messenger ``story`` dropped (v26), a missing
+        ``advantage_audience`` filled with its default, and the v27 device expansion.
 
     Raises:
         GraphError: the first rule the spec breaks, blaming its path inside ``targeting``.
     """
+    spec = drop_messenger_story(spec, scope.version, scope.today)
     check_geo(spec)
     _check_audiences(spec, scope)
-    advantage = _advantage_audience(spec)
+    advantage = _advantage_audience(spec, scope)
     _check_ages(spec, advantage)
     _check_genders(spec)
     _check_special_categories(spec, scope.special_ad_categories)
-    check_placements(spec, scope.version)
+    check_placements(spec, scope.version, scope.today)
+    return _other_devices_default(_with_automation(spec, "advantage_audience", advantage), scope)
 
 
 def check_dsa(spec: dict[str, Any], beneficiary: str | None, payor: str | None) -> None:
@@ -155,18 +166,44 @@ def _check_audience_exists(audience_id: str, key: str, scope: Scope) -> None:
         )
 
 
-def _advantage_audience(spec: dict[str, Any]) -> int:
+def _automation(spec: dict[str, Any]) -> dict[str, Any]:
     automation = spec.get("targeting_automation")
-    flag = automation.get("advantage_audience") if isinstance(automation, dict) else None
-    if flag is None:
+    if automation is not None and not isinstance(automation, dict):
         raise targeting_error(
-            "Advantage audience flag required: set targeting_automation.advantage_audience to 0 or 1",
+            "targeting_automation must be an object",
             "targeting_automation",
-            "advantage_audience",
-            subcode=1870227,
-            title="Advantage audience flag required",
-            user_msg="To create the ad set you must turn Advantage+ audience on (1) or off (0).",
+            title="Invalid value",
+            user_msg='Send targeting_automation as {"advantage_audience": 0 or 1}.',
         )
+    return automation or {}
+
+
+def _advantage_audience(spec: dict[str, Any], scope: Scope) -> int:
+    """The ad set's Advantage+ audience flag, explicit or defaulted (§5.5 as §13.1 corrects).
+
+    From v23 a missing flag means Advantage+ audience on (1), except where Meta requires an
+    explicit value: from v26, ad sets in housing, employment or financial-products campaigns,
+    whose targeting the special ad category restricts (§13.2). The sandbox treats every ad set
+    of such a campaign as having restricted targeting [unverified: Meta may mean only ad sets
+    that narrow the audience further], on create and on update alike.
+    """
+    flag = _automation(spec).get("advantage_audience")
+    if flag is None:
+        restricted = sorted(RESTRICTED_CATEGORIES.intersection(scope.special_ad_categories))
+        if restricted and V26.applies(scope.version, scope.today):
+            raise targeting_error(
+                "Advantage audience flag required: set targeting_automation.advantage_audience "
+                f"to 0 or 1 for ad sets in {restricted[0]} campaigns",
+                "targeting_automation",
+                "advantage_audience",
+                subcode=1870227,
+                title="Advantage audience flag required",
+                user_msg=(
+                    f"Ad sets in {restricted[0]} campaigns must set "
+                    "targeting_automation.advantage_audience explicitly: 1 (on) or 0 (off)."
+                ),
+            )
+        return 1 if versions.at_least(scope.version, "v23.0") else 0
     if flag not in (0, 1) or isinstance(flag, str):
         raise targeting_error(
             "targeting_automation.advantage_audience must be 0 or 1",
@@ -176,6 +213,65 @@ def _advantage_audience(spec: dict[str, Any]) -> int:
             user_msg="Set advantage_audience to 1 (on) or 0 (off).",
         )
     return int(flag)
+
+
+def _with_automation(spec: dict[str, Any], key: str, value: Any) -> dict[str, Any]:
+    """``spec`` with ``targeting_automation[key]`` set to ``value`` when it is missing."""
+    automation = _automation(spec)
+    if key in automation:
+        return spec
+    return {**spec, "targeting_automation": {**automation, key: value}}
+
+
+# Targeting keys that pick specific devices or operating systems (§10.2).
+DEVICE_KEYS = ("user_os", "user_device", "excluded_user_device")
+
+
+def _other_devices_default(spec: dict[str, Any], scope: Scope) -> dict[str, Any]:
+    """v27: "reach more people across other mobile devices" on for new Sales device ad sets.
+
+    Meta turns it on by default for new eligible Sales ad sets that target specific devices
+    or operating systems, unless the device setting is 0 (§13.3). The field path is not
+    published; the sandbox models it as ``targeting_automation.individual_setting.device``
+    (beside Meta's ``age`` and ``gender`` suggestions), reads back 1 when it defaulted,
+    and keeps an explicit 0 or 1. Which Sales ad sets are "eligible" is not modelled: all are.
+    """
+    individual = _automation(spec).get("individual_setting")
+    if individual is not None and not isinstance(individual, dict):
+        raise targeting_error(
+            "targeting_automation.individual_setting must be an object",
+            "targeting_automation",
+            "individual_setting",
+            title="Invalid value",
+            user_msg='Send individual_setting as {"age": 0|1, "gender": 0|1, "device": 0|1}.',
+        )
+    setting = (individual or {}).get("device")
+    if setting is not None and (setting not in (0, 1) or isinstance(setting, (str, bool))):
+        raise targeting_error(
+            "targeting_automation.individual_setting.device must be 0 or 1",
+            "targeting_automation",
+            "individual_setting",
+            "device",
+            title="Invalid value",
+            user_msg="Set device to 1 (reach other mobile devices) or 0 (only those targeted).",
+        )
+    targets_devices = any(spec.get(key) for key in DEVICE_KEYS)
+    if (
+        setting is not None
+        or not targets_devices
+        or not scope.creating
+        or scope.objective != "OUTCOME_SALES"
+        or not V27.applies(scope.version, scope.today)
+    ):
+        return spec
+    automation = _automation(spec)
+    return {
+        **spec,
+        "targeting_automation": {
+            **automation,
+            "individual_setting": {**(individual or {}), "device": 1},
+        },
+    }
 
 
 def _age(spec: dict[str, Any], key: str, default: int) -> int:
