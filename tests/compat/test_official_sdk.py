@@ -84,13 +84,15 @@ def sdk() -> Iterator[Harness]:
         yield harness
 
 
-def _campaign(account: AdAccount, name: str = "SDK campaign") -> Campaign:
+def _campaign(
+    account: AdAccount, name: str = "SDK campaign", categories: tuple[str, ...] = ()
+) -> Campaign:
     return account.create_campaign(
         params={
             "name": name,
             "objective": Campaign.Objective.outcome_traffic,
             "status": Campaign.Status.paused,
-            "special_ad_categories": [],
+            "special_ad_categories": list(categories),
             "is_adset_budget_sharing_enabled": False,
         }
     )
@@ -237,9 +239,9 @@ def test_chunked_video_upload(sdk: Harness, tmp_path: Path) -> None:
 
 
 def test_invalid_input_raises_request_error_with_code_and_subcode(sdk: Harness) -> None:
-    """A missing Advantage+ audience flag surfaces as FacebookRequestError 100/1870227."""
+    """A housing ad set without the Advantage+ audience flag: FacebookRequestError 100/1870227."""
     account = AdAccount(INR_ACCOUNT)
-    campaign = _campaign(account)
+    campaign = _campaign(account, categories=("HOUSING",))
     with pytest.raises(FacebookRequestError) as caught:
         _adset(account, campaign["id"], targeting={"geo_locations": {"countries": ["IN"]}})
     error = caught.value

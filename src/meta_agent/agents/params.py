@@ -335,7 +335,9 @@ class TargetingParams(_Params):
 
     Names (``interests``, ``places``) are resolved to keys by the TargetingHelper. ``genders``
     takes 1/2 or "male"/"female" (empty: everyone). ``placements`` unset (or "automatic") is
-    Advantage+ placements. ``advantage_audience`` is always sent, as v23+ requires.
+    Advantage+ placements. ``advantage_audience`` is always sent, explicitly: Meta defaults
+    a missing flag to 1, and from v26 refuses it missing in housing, employment and financial
+    campaigns.
     """
 
     countries: list[CountryCode] = []

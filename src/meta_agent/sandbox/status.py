@@ -51,7 +51,7 @@ def paused_legacy_shopping(state: SandboxState, campaign: dict[str, Any], now: f
     """Whether Meta paused this legacy Advantage+ shopping campaign at v26.0 (§13.2).
 
     Legacy means made with ``smart_promotion_type=AUTOMATED_SHOPPING_ADS`` and splitting
-    budget with ``existing_customer_budget_percentage`` (on the campaign or an ad set). Meta
+    budget with ``existing_customer_budget_percentage`` (an ad set field, per the SDK). Meta
     pauses such campaigns from the v26 release on every version; the sandbox shows it as
     ``effective_status`` PAUSED (children: CAMPAIGN_PAUSED) and leaves the configured
     ``status`` as the advertiser set it, so they stop spending without a write.
@@ -61,8 +61,6 @@ def paused_legacy_shopping(state: SandboxState, campaign: dict[str, Any], now: f
     today = datetime.fromtimestamp(now, tz=UTC).date()
     if not LEGACY_SHOPPING_PAUSE.everywhere_on(today):
         return False
-    if campaign.get("existing_customer_budget_percentage") is not None:
-        return True
     adsets = state.of_kind("adset", campaign_id=campaign["id"])
     return any(a.get("existing_customer_budget_percentage") is not None for a in adsets)
 
