@@ -507,3 +507,19 @@ class TestBeforeV26:
         adset_id = await create_adset(v26, campaign_id, targeting=t(**MESSENGER))
         assert "story" in (await targeting_of(graph, adset_id))["messenger_positions"]
         assert (await estimate(v26))["estimate_dau"] > 0
+
+
+class TestEveryVersionFrom20261027:
+    """The day v26 items reach every version: 2026-10-26 is still old, 2026-10-27 is new."""
+
+    @pytest.fixture
+    def clock(self) -> ManualClock:
+        return ManualClock(start=datetime(2026, 10, 26, 23, 59, tzinfo=UTC).timestamp())
+
+    async def test_v25_changes_at_midnight_utc(self, graph: Graph, clock: ManualClock) -> None:
+        campaign_id = await create_campaign(graph)
+        before = await create_adset(graph, campaign_id, targeting=t(**MESSENGER))
+        assert "story" in (await targeting_of(graph, before))["messenger_positions"]
+        clock.advance(60)
+        after = await create_adset(graph, campaign_id, targeting=t(**MESSENGER))
+        assert "story" not in (await targeting_of(graph, after))["messenger_positions"]
