@@ -65,6 +65,8 @@ def cluster_env(database_url: str, sandbox_url: str, data_dir: Path) -> dict[str
         "META_AGENT_API__VERSION": "v25.0",
         "META_AGENT_DATA_DIR": str(data_dir),
         "META_AGENT_MONITORING__LOG_LEVEL": "WARNING",
+        # The keys in the names are the suites' witness of exactly-once: keep them.
+        "META_AGENT_NAMING__KEYS": "keep",
     }
 
 
@@ -81,6 +83,7 @@ def cluster_settings(env: dict[str, str]) -> Settings:
         sandbox={"mode": "never"},
         credentials={"access_token": TOKEN},
         api={"base_url": env["META_AGENT_API__BASE_URL"], "version": "v25.0"},
+        naming={"keys": env["META_AGENT_NAMING__KEYS"]},
     )
 
 

@@ -36,6 +36,8 @@ async def test_launches_under_mixed_faults_leave_exactly_their_objects(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """120 launches, ~9% faults: each COMPLETED with its objects or ROLLED_BACK with none."""
+    # The keys in the names are this suite's witness of exactly-once: keep them.
+    monkeypatch.setenv("META_AGENT_NAMING__KEYS", "keep")
     clock = ManualClock()
     app = create_app(SandboxConfig(seed=20261202), clock=clock)
     async with open_harness(app, clock, tmp_path, monkeypatch) as harness:

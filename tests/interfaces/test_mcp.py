@@ -33,6 +33,7 @@ WRITES = {
     "bulk",
     "resume_workflow",
     "rollback_workflow",
+    "undo_workflow",
 }
 READS = {
     "get_insights",
@@ -440,3 +441,27 @@ async def test_an_agent_sees_and_waits_on_an_approval_but_cannot_decide_it(
     assert not {name for name in tools if "approve" in name or "reject" in name}
     assert listed_["count"] == 1
     assert structured(waited)["status"] == "PENDING"
+
+
+async def test_undo_workflow_plans_first_then_undoes(service: MetaAgentService) -> None:
+    """undo_workflow is a dry run unless told otherwise; then the campaign is gone."""
+    async with connected(service) as session:
+        made = structured(
+            await session.call_tool(
+                "create_campaign",
+                {"account_id": INR_ACCOUNT, "data": campaign_data(), "request_id": "mcp-undo"},
+            )
+        )
+        assert made["status"] == "COMPLETED", made
+        plan = structured(
+            await session.call_tool("undo_workflow", {"workflow_id": made["workflow_id"]})
+        )
+        assert plan["dry_run"] is True
+        assert plan["delete"] == 2
+        done = structured(
+            await session.call_tool(
+                "undo_workflow", {"workflow_id": made["workflow_id"], "dry_run": False}
+            )
+        )
+    assert done["status"] == "ROLLED_BACK", done
+    assert done["undo"]["delete"] == 2

@@ -112,7 +112,10 @@ def test_workflows_list_filters_by_status_and_show_has_steps(tmp_path: Path) -> 
     table = invoke("workflows", "list")
     assert ok["workflow_id"] in table.stdout
     detail = json_of(invoke("workflows", "show", ok["workflow_id"], "--json"))
-    assert [s["name"] for s in detail["steps"] if s["kind"] == "action"][-1] == "launch"
+    assert [s["name"] for s in detail["steps"] if s["kind"] == "action"][-2:] == [
+        "launch",
+        "settle",
+    ]
     people = invoke("workflows", "show", ok["workflow_id"])
     assert "launch" in people.stdout
 

@@ -206,6 +206,17 @@ class DurableSettings(_Section):
     )
 
 
+class NamingSettings(_Section):
+    """What the names of the objects meta-agent creates end with."""
+
+    keys: Literal["strip", "keep"] = Field(
+        default="strip",
+        description="strip: the idempotency tag ' [ma:...]' leaves each name once its workflow "
+        "has completed (the names the request gave); keep: it stays, so an object can be "
+        "traced to its workflow from Meta alone",
+    )
+
+
 class SandboxSettings(_Section):
     """The embedded Marketing API sandbox, used when no access token is configured."""
 
@@ -232,6 +243,7 @@ class Settings(BaseSettings):
     sandbox: SandboxSettings = SandboxSettings()
     agents: AgentsSettings = AgentsSettings()
     durable: DurableSettings = DurableSettings()
+    naming: NamingSettings = NamingSettings()
     policies: dict[str, Any] = Field(
         default_factory=dict,
         description="per-account guardrails: {'default': {...}, 'accounts': {'act_1': {...}}}",

@@ -1,6 +1,6 @@
 """The ``meta-agent`` command line: a thin adapter over :class:`MetaAgentService`.
 
-Commands: ``demo``, ``run``, ``workflows list|show|resume|rollback``, ``insights``,
+Commands: ``demo``, ``run``, ``workflows list|show|resume|rollback|undo``, ``insights``,
 ``report``, ``health``, ``sandbox``, ``serve``, ``mcp``, ``keys create`` and ``walkthrough``. Each prints
 tables for people or, with ``--json``, one JSON document for machines. Exit codes (one
 table for every command, see :mod:`meta_agent.interfaces.cli_common`): 0 done, 1 internal

@@ -1,6 +1,6 @@
 """Commands that run and manage workflows, check health, and start the servers.
 
-``run``, ``workflows list|show|resume|rollback``, ``health``, ``serve`` and ``mcp``; exit
+``run``, ``workflows list|show|resume|rollback|undo``, ``health``, ``serve`` and ``mcp``; exit
 codes as in :mod:`meta_agent.interfaces.cli_common`.
 """
 
@@ -48,7 +48,7 @@ class Transport(StrEnum):
 
 
 workflows_app = typer.Typer(
-    help="The workflow journal: list, inspect, resume or roll back workflows.",
+    help="The workflow journal: list, inspect, resume, roll back or undo workflows.",
     no_args_is_help=True,
 )
 
@@ -212,6 +212,73 @@ def _manage(
     response = run_async(work, as_json=as_json)
     succeeded = response.status == ("COMPLETED" if verb == "resume" else "ROLLED_BACK")
     finish_response(response, as_json=as_json, succeeded=succeeded)
+
+
+@workflows_app.command("undo")
+def workflows_undo(
+    workflow_id: WorkflowId,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Only show what would be deleted or restored.")
+    ] = False,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+    force: Annotated[
+        bool,
+        typer.Option("--force", help="Undo objects that changed since the workflow finished."),
+    ] = False,
+    as_json: JsonOpt = False,
+    config: ConfigOpt = None,
+) -> None:
+    """Undo a completed workflow: delete what it created, restore what it changed.
+
+    Shows every object and what would happen to it, then asks. Objects changed since the
+    workflow finished (in Ads Manager, by another workflow) are named with each changed field;
+    they are undone only after a second yes, or with --force. Exit 0 when everything was
+    undone, 4 when something could not be, 1 when you said no.
+    """
+    from meta_agent.interfaces.render_undo import undo_table
+    from meta_agent.orchestrator.requests import OrchestratorResponse
+
+    async def work() -> tuple[dict[str, Any], OrchestratorResponse | None]:
+        async with open_service(config) as service:
+            with busy(f"Reading back workflow {workflow_id}'s objects…", enabled=not as_json):
+                plan = await service.undo(workflow_id, dry_run=True)
+            if not as_json:
+                out.print(undo_table(plan))
+            if dry_run or not _confirmed(plan, yes=yes, force=force, as_json=as_json):
+                return plan, None
+            with busy(f"Undoing {workflow_id}…", enabled=not as_json):
+                answer = await service.undo(
+                    workflow_id, dry_run=False, force=force or bool(plan["changed_since"])
+                )
+            return plan, OrchestratorResponse.model_validate(answer)
+
+    plan, response = run_async(work, as_json=as_json)
+    if response is None:
+        if as_json:
+            print_json(plan)
+        if not dry_run:
+            err.print("Nothing was changed.")
+            raise typer.Exit(1)
+        return
+    finish_response(response, as_json=as_json, succeeded=response.status == "ROLLED_BACK")
+
+
+def _confirmed(plan: dict[str, Any], *, yes: bool, force: bool, as_json: bool) -> bool:
+    """Whether to go ahead: asked once, and once more over objects that changed since."""
+    changed = plan["changed_since"]
+    if changed and not force:
+        if yes or as_json:
+            err.print(
+                f"[yellow]{len(changed)} object(s) changed since the workflow finished[/]; "
+                "undo them anyway with --force"
+            )
+            return False
+        if not typer.confirm(f"{len(changed)} object(s) changed since; overwrite those changes?"):
+            return False
+    if yes or as_json:
+        return True
+    count = plan["delete"] + plan["restore"]
+    return typer.confirm(f"Delete or restore these {count} object(s) on Meta?")
 
 
 def health(as_json: JsonOpt = False, config: ConfigOpt = None) -> None:

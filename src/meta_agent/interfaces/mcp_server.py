@@ -88,7 +88,8 @@ Call a writing tool with dry_run=true first (nothing is created), then again wit
 always pass your own request_id: repeating a request_id returns the first outcome and never
 acts twice. Budgets are integers in the currency's minor unit (50000 = 500.00 INR).
 Every response carries a workflow_id: see it with `workflow_status`; an interrupted one can be
-carried on with `resume_workflow` or undone with `rollback_workflow`.
+carried on with `resume_workflow` or undone with `rollback_workflow`; a completed one is
+undone with `undo_workflow` (a dry run first, then dry_run=false).
 """
 
 _HINTS: tuple[tuple[type[UsageError], str], ...] = (
@@ -146,6 +147,7 @@ CATALOGUE: tuple[ToolSpec, ...] = (
     ToolSpec("health", "Health check", _reads(open_world=True)),
     ToolSpec("resume_workflow", "Resume a workflow", _writes(idempotent=False)),
     ToolSpec("rollback_workflow", "Roll back a workflow", _writes()),
+    ToolSpec("undo_workflow", "Undo a completed workflow", _writes()),
 )
 
 

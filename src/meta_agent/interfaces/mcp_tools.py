@@ -103,6 +103,18 @@ Outcome = Annotated[CallToolResult, OrchestratorResponse]
 WriteTool = Callable[..., Awaitable[CallToolResult]]
 
 
+class UndoAnswer(BaseModel):
+    """What undo_workflow answers: the plan (a dry run), or the workflow's outcome with the
+    plan it carried out under ``undo``."""
+
+    model_config = ConfigDict(extra="allow")
+
+    workflow_id: str
+    dry_run: bool
+    status: str = Field(description="COMPLETED while only planned; ROLLED_BACK once undone")
+    error: dict[str, Any] | None = None
+
+
 class InsightsRows(BaseModel):
     """Insights rows as Meta reports them (counts as integers, money as decimal strings)."""
 
@@ -509,3 +521,20 @@ class MetaAgentTools:
         """
         await require_workflow(self.access.principal(), self.service, workflow_id, ROLLBACK)
         return outcome(await self.service.rollback(workflow_id))
+
+    async def undo_workflow(
+        self, workflow_id: WorkflowId, dry_run: bool = True, force: bool = False
+    ) -> UndoAnswer:
+        """Undo a COMPLETED workflow: delete what it created, restore what it changed.
+
+        Call it first as it is (dry_run true, the default): the answer lists every object
+        with its action (delete, restore, none when already gone) and, under changed_since,
+        the objects edited since the workflow finished, field by field. Show that to the
+        person and ask. Then call with dry_run false. Objects changed since are refused
+        (an error naming them) unless force is true. DESTRUCTIVE when dry_run is false:
+        objects are deleted on Meta. Returns the workflow's outcome (status ROLLED_BACK, or
+        ROLLBACK_FAILED with what is left) with the plan under undo.
+        """
+        await require_workflow(self.access.principal(), self.service, workflow_id, ROLLBACK)
+        answer = await self.service.undo(workflow_id, dry_run=dry_run, force=force)
+        return UndoAnswer.model_validate(answer)

@@ -461,20 +461,26 @@ class WorkflowEngine:
             )
         return await self.store.finish_workflow(workflow_id, WorkflowStatus.RUNNING)
 
-    async def rollback(self, workflow_id: str, prefix: str) -> WorkflowRecord:
-        """Undo what an interrupted or failed workflow created (shielded from cancellation).
+    async def rollback(
+        self, workflow_id: str, prefix: str, *, completed: bool = False
+    ) -> WorkflowRecord:
+        """Undo what an interrupted or failed workflow created (shielded from cancellation);
+        with ``completed``, what a completed one created and changed (``workflows undo``).
 
         Raises:
-            ConflictError: no such workflow, or it completed (undo it with a new request).
+            ConflictError: no such workflow, or it completed and ``completed`` is not set.
         """
         record = await self._get(workflow_id)
+        cause = record.error
         if record.status is WorkflowStatus.COMPLETED:
-            raise ConflictError(
-                f"Workflow {workflow_id} completed; it is not rolled back automatically. "
-                "Pause or delete its objects with a new request.",
-                workflow_id=workflow_id,
-            )
-        return await shielded(self._rollback(record, prefix, record.error))
+            if not completed:
+                raise ConflictError(
+                    f"Workflow {workflow_id} completed; a rollback is for interrupted or "
+                    f"failed workflows. Undo it: meta-agent workflows undo {workflow_id}",
+                    workflow_id=workflow_id,
+                )
+            cause = {"kind": "undone", "message": "undone on request (workflows undo)"}
+        return await shielded(self._rollback(record, prefix, cause))
 
     async def _fail(
         self, ctx: WorkflowContext, error: MetaAgentError, rollback: bool

@@ -19,6 +19,7 @@ from meta_agent.orchestrator.compensation import GraphCompensator
 from meta_agent.orchestrator.engine import WorkflowEngine
 from meta_agent.orchestrator.events import EventBus
 from meta_agent.orchestrator.requests import OrchestratorResponse
+from meta_agent.orchestrator.settle import NamingKeys
 from meta_agent.store.journal import JournalStore
 
 ACCOUNT_TTL = 3600.0
@@ -45,6 +46,7 @@ class Env:
     insights: InsightsAgent
     gate: WriteGate
     runner: Runner | None = None  # set by the Orchestrator that owns this Env
+    naming_keys: NamingKeys = "strip"  # naming.keys: idempotency tags removed once completed
 
     @classmethod
     def build(
@@ -57,6 +59,7 @@ class Env:
         policies: PolicyBook | None = None,
         local_files: bool = True,
         egress: EgressPolicy | None = None,
+        naming_keys: NamingKeys = "strip",
     ) -> Env:
         """Wire the agents and the engine around one client, journal and cache.
 
@@ -83,6 +86,7 @@ class Env:
             creatives=AdCreationAgent(graph, cache),
             insights=InsightsAgent(graph, cache),
             gate=gate,
+            naming_keys=naming_keys,
         )
         gate.currency_of = env.currency
         return env

@@ -26,12 +26,16 @@ from meta_agent.orchestrator.approvals import ApprovalDesk
 from meta_agent.orchestrator.dispatch import Dispatch
 from meta_agent.orchestrator.engine import (
     StepReached,
+    StepRun,
     WorkflowContext,
     journaled_principal,
     require_interrupted,
 )
 from meta_agent.orchestrator.env import Env
 from meta_agent.orchestrator.requests import OrchestratorRequest, OrchestratorResponse
+from meta_agent.orchestrator.settle import settle, watched
+from meta_agent.orchestrator.undo import plan as undo_plan
+from meta_agent.orchestrator.undo import snapshot_of, survey
 from meta_agent.orchestrator.workflows import WORKFLOWS, Workflow
 from meta_agent.principals import LOCAL_OPERATOR, Principal, acting_as, current_principal
 from meta_agent.store.journal import (
@@ -249,7 +253,10 @@ class Orchestrator:
         ctx.timeouts = self.dispatch.timeouts()
 
         async def body(context: WorkflowContext) -> dict[str, Any]:
-            return await workflow.run(context, request, plan, self.env)
+            result = await workflow.run(context, request, plan, self.env)
+            if not request.options.dry_run:
+                await self._settle(context)
+            return result
 
         rollback = request.options.rollback_on_failure
         principal = current_principal() or journaled_principal(ctx.record)
@@ -261,6 +268,69 @@ class Orchestrator:
             record = await self._record(ctx.workflow_id)
             return _response(record, replayed=False, error=failure)
         return _response(finished, replayed=False, dry_run=request.options.dry_run)
+
+    async def _settle(self, ctx: WorkflowContext) -> None:
+        """The last step: names given back and a snapshot taken (see ``settle.py``)."""
+        resources = await self.env.store.resources(ctx.workflow_id)
+        if not watched(resources):
+            return
+
+        async def names_and_snapshot(run: StepRun) -> dict[str, Any]:
+            try:
+                return await settle(self.env.graph, resources, self.env.naming_keys)
+            except MetaAgentError as error:  # the objects are made and right: keep going
+                log.warning("workflow.settle_failed", error=error.message)
+                return {"error": error.to_dict()}
+
+        await ctx.step("settle", names_and_snapshot)
+
+    async def undo(
+        self, workflow_id: str, *, dry_run: bool = True, force: bool = False
+    ) -> dict[str, Any]:
+        """Undo a completed workflow: delete what it created, restore what it changed.
+
+        ``dry_run`` (the default) only says what would happen. Objects changed since the
+        workflow finished are named with each changed field, and are undone only with
+        ``force``.
+
+        Raises:
+            ConflictError: no such workflow, it did not complete (roll it back instead), or
+                objects changed since and ``force`` is not set.
+        """
+        record = await self._record(workflow_id)
+        if record.status is not WorkflowStatus.COMPLETED:
+            hint = (
+                "nothing is left to undo"
+                if record.status is WorkflowStatus.ROLLED_BACK
+                else f"undo is for completed workflows; roll it back: meta-agent workflows "
+                f"rollback {workflow_id}"
+            )
+            raise ConflictError(
+                f"Workflow {workflow_id} is {record.status.value}: {hint}",
+                workflow_id=workflow_id,
+                status=record.status.value,
+            )
+        _, steps, resources = await self.workflow(workflow_id)
+        with acting_as(journaled_principal(record), workflow_id):
+            items = await survey(self.env.graph, resources, snapshot_of(steps))
+        view = undo_plan(workflow_id, items)
+        if dry_run:
+            return view
+        forced = [item for item in items if item.needs_force]
+        if forced and not force:
+            raise ConflictError(
+                f"{len(forced)} object(s) of workflow {workflow_id} changed since it finished "
+                "(or could not be compared); undoing would overwrite those changes. Review "
+                "them (workflows undo --dry-run) and undo with force to go ahead",
+                workflow_id=workflow_id,
+                changed=[item.to_dict() for item in forced],
+            )
+        with acting_as(journaled_principal(record), workflow_id):
+            finished = await self.engine.rollback(
+                workflow_id, workflow_prefix(record.account_id, record.request_id), completed=True
+            )
+        answer = _response(finished, replayed=False).model_dump(mode="json")
+        return {**answer, "dry_run": False, "undo": view}
 
     async def _record(self, workflow_id: str) -> WorkflowRecord:
         record = await self.env.store.get_workflow(workflow_id)

@@ -91,6 +91,7 @@ class MetaAgentService:
             policies=policies,
             local_files=local_files,
             egress=self.egress,
+            naming_keys=settings.naming.keys,
         )
         self.orchestrator = Orchestrator(self.env, self.dispatch)
         self.started = time.monotonic()
@@ -252,6 +253,12 @@ class MetaAgentService:
     async def rollback(self, workflow_id: str) -> OrchestratorResponse:
         """Undo what an interrupted or failed workflow created."""
         return await self.orchestrator.rollback(workflow_id)
+
+    async def undo(
+        self, workflow_id: str, *, dry_run: bool = True, force: bool = False
+    ) -> dict[str, Any]:
+        """Undo a completed workflow (a dry run unless ``dry_run`` is False)."""
+        return await self.orchestrator.undo(workflow_id, dry_run=dry_run, force=force)
 
     async def approvals(
         self,

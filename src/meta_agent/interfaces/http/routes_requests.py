@@ -1,4 +1,4 @@
-"""Requests and the workflow journal: submit, status, list, journal, resume, roll back."""
+"""Requests and the workflow journal: submit, status, list, journal, resume, roll back, undo."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from urllib.parse import quote
 import structlog
 from fastapi import APIRouter, Body, Path, Query
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
 
 from meta_agent.interfaces.http.auth import RESUME, ROLLBACK, ApiKey
 from meta_agent.interfaces.http.deps import (
@@ -182,6 +183,49 @@ async def rollback(workflow_id: WorkflowId, key: Caller, state: State) -> Any:
     require_action(key, ROLLBACK)
     response = await state.service.rollback(workflow_id)
     return JSONResponse(response.model_dump(mode="json"))
+
+
+class UndoBody(BaseModel):
+    """What ``POST /v1/workflows/{id}/undo`` is asked to do."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    dry_run: bool = Field(
+        default=True, description="only say what would be deleted or restored (the default)"
+    )
+    force: bool = Field(
+        default=False,
+        description="also undo objects that changed since the workflow finished (a dry run "
+        "lists them under changed_since)",
+    )
+
+
+@router.post(
+    "/v1/workflows/{workflow_id}/undo",
+    tags=["workflows"],
+    summary="Undo a completed workflow",
+    responses=error_responses(400, 403, 409, 413, *META_STATUSES),
+)
+async def undo(
+    workflow_id: WorkflowId,
+    key: Caller,
+    state: State,
+    body: Annotated[UndoBody | None, Body()] = None,
+) -> Any:
+    """Delete what a COMPLETED workflow created and restore what it changed.
+
+    A dry run by default: every object with its action (delete, restore, none when already
+    gone) and, for objects edited since the workflow finished, each changed field. Send
+    ``{"dry_run": false}`` to undo; objects changed since make that a 409 naming them unless
+    ``"force": true``. The answer is then the workflow's outcome (ROLLED_BACK, or
+    ROLLBACK_FAILED naming what is left) with the plan under ``undo``. Needs the rollback
+    permission.
+    """
+    await _owned_workflow(state, key, workflow_id)
+    require_action(key, ROLLBACK)
+    asked = body or UndoBody()
+    answer = await state.service.undo(workflow_id, dry_run=asked.dry_run, force=asked.force)
+    return JSONResponse(answer)
 
 
 def _accept(

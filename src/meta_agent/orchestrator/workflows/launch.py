@@ -56,7 +56,14 @@ class Launch:
 
     items: Sequence[LaunchItem]
     ids: dict[str, str] = field(default_factory=dict)
+    names: dict[str, str] = field(default_factory=dict)
     requests: int = 0
+
+    def details(self, item: LaunchItem) -> dict[str, str]:
+        """What the journal keeps of a created item: its label, and the (tagged) name it was
+        sent with, so the settle step can give the name back without reading it."""
+        name = self.names.get(item.label)
+        return {"label": item.label, "name": name} if name else {"label": item.label}
 
     def pending(self) -> list[LaunchItem]:
         """Items with no id yet."""
@@ -103,7 +110,9 @@ async def _send(
             for need in item.needs
             if need in state.ids or need in sending
         }
-        batch.post(f"{act(account_id)}/{item.edge}", item.build(refs), name=item.label)
+        params = item.build(refs)
+        state.names[item.label] = str(params.get("name", ""))
+        batch.post(f"{act(account_id)}/{item.edge}", params, name=item.label)
     results = await batch.execute()
     state.requests += results.calls
     return results
@@ -121,7 +130,7 @@ async def _collect(
         if result.ok:
             state.ids[item.label] = str(result.body["id"])
             created.append(
-                NewResource(item.kind, state.ids[item.label], details={"label": item.label})
+                NewResource(item.kind, state.ids[item.label], details=state.details(item))
             )
         elif isinstance(result.error, OutcomeUnknownError):
             unknown.append(item)
@@ -159,7 +168,7 @@ async def _adopt(
             continue
         del wanted[found.key]  # one object per planned item, the first that proves ours
         state.ids[item.label] = found.object_id
-        await run.created(item.kind, found.object_id, details={"label": item.label})
+        await run.created(item.kind, found.object_id, details=state.details(item))
 
 
 _PARENT_KIND = {"adset": "campaign", "ad": "adset"}
