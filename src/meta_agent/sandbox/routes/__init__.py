@@ -7,17 +7,36 @@ from meta_agent.sandbox.routes import (
     ads,
     adsets,
     batch,
+    business,
     campaigns,
     creatives,
     identity,
     images,
     insights,
+    labels,
+    measurement,
     search,
+    thumbnails,
     videos,
 )
 
 # identity first: the other families attach edges to the ad account node it registers.
-_FAMILIES = (identity, campaigns, adsets, creatives, ads, images, videos, search, insights, batch)
+_FAMILIES = (
+    identity,
+    campaigns,
+    adsets,
+    creatives,
+    ads,
+    images,
+    videos,
+    search,
+    insights,
+    batch,
+    business,
+    measurement,
+    labels,
+    thumbnails,
+)
 
 
 def register_all(registry: Registry) -> None:

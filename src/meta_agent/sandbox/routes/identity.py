@@ -20,6 +20,7 @@ from meta_agent.sandbox.nodes import (
     read_node,
     sdk_page,
 )
+from meta_agent.sandbox.routes.business import business_ref
 from meta_agent.sandbox.state import USER_ID
 
 USER_FIELDS = frozenset({"id", "name", "first_name", "last_name"})
@@ -62,16 +63,6 @@ def register(registry: Registry) -> None:
         )
     )
     registry.node(NodeType("page", "Page", PAGE_FIELDS, _render_page, ("id", "name")))
-    registry.node(NodeType("pixel", "AdsPixel", frozenset({"id", "name"}), _plain, ("id", "name")))
-    registry.node(
-        NodeType(
-            "customaudience",
-            "CustomAudience",
-            frozenset({"id", "name", "account_id", "approximate_count_lower_bound"}),
-            _plain,
-            ("id",),
-        )
-    )
     registry.node(
         NodeType(
             "adaccount",
@@ -85,13 +76,10 @@ def register(registry: Registry) -> None:
                 "users": Edge(get=_account_users),
                 "activities": Edge(get=_activities),
             },
+            references={"business": "business"},
         )
     )
     registry.root("GET", "", _read_by_ids)
-
-
-def _plain(_: Ctx, record: Record) -> dict[str, Any]:
-    return {key: value for key, value in record.items() if key != "kind"}
 
 
 def _render_user(_: Ctx, record: Record) -> dict[str, Any]:
@@ -132,6 +120,7 @@ def render_account(ctx: Ctx, record: Record) -> dict[str, Any]:
             "ads_api_access_tier": record["ads_api_access_tier"],
             "is_personal": 0,
             "capabilities": [],
+            "business": business_ref(ctx, record.get("business_id")),
         }
     )
 
