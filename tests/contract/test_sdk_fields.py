@@ -24,6 +24,7 @@ from tests.contract.test_ads import make_ad, tree
 from tests.contract.test_creatives import add_image, add_video
 from tests.contract.test_insights import seed_tree
 from tests.contract.test_insights import start as start_report
+from tests.contract.test_sandbox_adrules import create as create_rule
 
 SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "sdk_fields.py"
 
@@ -65,6 +66,7 @@ async def objects(graph: Graph, sandbox: Sandbox) -> dict[str, str]:
         "CustomAudience": audience,
         "CustomConversion": next(sandbox.state.of_kind("customconversion"))["id"],
         "AdLabel": (await graph.post(f"{INR_ACCOUNT}/adlabels", name="Q4")).json()["id"],
+        "AdRule": await create_rule(graph),
         "Business": BUSINESS_ID,
         "BusinessUser": BUSINESS_USER_ID,
         "AdReportRun": await start_report(graph, fields='["impressions"]', level="ad"),

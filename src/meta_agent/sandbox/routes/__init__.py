@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from meta_agent.sandbox.nodes import Registry
 from meta_agent.sandbox.routes import (
+    adrules,
     ads,
     adsets,
     batch,
@@ -35,6 +36,7 @@ _FAMILIES = (
     business,
     measurement,
     labels,
+    adrules,
     thumbnails,
 )
 
