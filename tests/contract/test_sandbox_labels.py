@@ -124,3 +124,25 @@ async def test_attach_refuses_bad_entries(graph: Graph, sandbox: Sandbox) -> Non
         assert error["code"] == 100, bad
         assert "adlabels" in error["message"], bad
     assert error_of(await graph.post(f"{campaign}/adlabels"))["code"] == 100
+
+
+async def test_account_lists_objects_by_labels(graph: Graph, sandbox: Sandbox) -> None:
+    """``/act_X/adsbylabels``: ANY (the default) or ALL of ``ad_label_ids``."""
+    objects = await tree(graph, sandbox)
+    first = await make_ad(graph, objects["adset"], objects["creative"])
+    second = await make_ad(graph, objects["adset"], objects["creative"])
+    red, blue = await new_label(graph, "Red"), await new_label(graph, "Blue")
+    await graph.post(f"{first}/adlabels", adlabels=json.dumps([{"id": red}, {"id": blue}]))
+    await graph.post(f"{second}/adlabels", adlabels=json.dumps([{"id": red}]))
+    both = json.dumps([red, blue])
+    edge = f"{INR_ACCOUNT}/adsbylabels"
+    assert ids(await ok(graph, edge, ad_label_ids=both)) == [first, second]
+    assert ids(await ok(graph, edge, ad_label_ids=both, operator="ALL")) == [first]
+    assert ids(await ok(graph, f"{INR_ACCOUNT}/campaignsbylabels", ad_label_ids=both)) == []
+    missing = error_of(await graph.get(edge))
+    assert "ad_label_ids is required" in missing["message"]
+    foreign = await new_label(graph, "Other", USD_ACCOUNT)
+    error = error_of(await graph.get(edge, ad_label_ids=json.dumps([foreign])))
+    assert "not an ad label of this ad account" in error["message"]
+    bad = error_of(await graph.get(edge, ad_label_ids=both, operator="SOME"))
+    assert "operator must be one of" in bad["message"]

@@ -23,6 +23,10 @@ NEEDS_PARAMS = {
     ("AdAccount", "delivery_estimate"),
     ("AdAccount", "reachestimate"),
     ("AdAccount", "targetingsearch"),
+    ("AdAccount", "adcreativesbylabels"),
+    ("AdAccount", "adsbylabels"),
+    ("AdAccount", "adsetsbylabels"),
+    ("AdAccount", "campaignsbylabels"),
 }
 
 

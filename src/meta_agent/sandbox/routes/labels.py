@@ -4,8 +4,9 @@ A label belongs to one ad account. ``POST /{object}/adlabels`` with ``adlabels=[
 or ``[{"name": ...}]`` attaches labels to a campaign, ad set or ad (a name the account has no
 label for creates one, as Meta does); ``DELETE`` on the same edge detaches them. An object
 carries its labels as ``adlabels`` (``[{"id", "name"}]``), and a label lists the objects that
-carry it on its ``campaigns``, ``adsets``, ``ads`` and ``adcreatives`` edges. Labels given in
-``adlabels`` when an object is created are matched by id or by name.
+carry it on its ``campaigns``, ``adsets``, ``ads`` and ``adcreatives`` edges, and the account
+lists them by label on ``campaignsbylabels`` and its kin (``ad_label_ids``, ``operator`` ANY or
+ALL). Labels given in ``adlabels`` when an object is created are matched by id or by name.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Any
 
 from meta_agent.sandbox.activities import recording
 from meta_agent.sandbox.core import Ctx
-from meta_agent.sandbox.errors import invalid_param, object_not_found
+from meta_agent.sandbox.errors import invalid_param, object_not_found, required_param
 from meta_agent.sandbox.nodes import (
     Edge,
     NodeHandler,
@@ -26,13 +27,21 @@ from meta_agent.sandbox.nodes import (
     page,
     read_node,
 )
-from meta_agent.sandbox.params import check_known
+from meta_agent.sandbox.params import check_enum, check_known
 from meta_agent.sandbox.routes.common import SUCCESS, created
 
 LABEL_FIELDS = frozenset({"id", "name", "account", "created_time", "updated_time"})
 MAX_NAME = 100
 # The objects labels attach to, and the label edge listing each.
 LABELLED = {"campaign": "campaigns", "adset": "adsets", "ad": "ads", "adcreative": "adcreatives"}
+# The account's listing of each kind by label (``/act_X/campaignsbylabels``...).
+BY_LABELS = {
+    "campaign": "campaignsbylabels",
+    "adset": "adsetsbylabels",
+    "ad": "adsbylabels",
+    "adcreative": "adcreativesbylabels",
+}
+OPERATORS = ("ANY", "ALL")  # Campaign.Operator in Meta's SDK
 
 
 def register(registry: Registry) -> None:
@@ -51,6 +60,8 @@ def register(registry: Registry) -> None:
         )
     )
     registry.add_edge("adaccount", "adlabels", Edge(get=_list, post=_create))
+    for kind, edge in BY_LABELS.items():
+        registry.add_edge("adaccount", edge, Edge(get=_by_labels(kind)))
     for kind in ("campaign", "adset", "ad"):
         registry.add_edge(kind, "adlabels", Edge(post=_attach, delete=_detach))
 
@@ -153,6 +164,44 @@ def _labelled(kind: str) -> NodeHandler:
         return page(ctx, _carrying(ctx, label, kind), lambda r: read_node(ctx, r))
 
     return handler
+
+
+def _by_labels(kind: str) -> NodeHandler:
+    """A handler listing the account's objects of ``kind`` carrying any (or all) labels given.
+
+    Raises:
+        GraphError: ``ad_label_ids`` missing or naming no label of the account; a bad operator.
+    """
+
+    def handler(ctx: Ctx, account: Record) -> Any:
+        label_ids = [str(i) for i in ctx.params.list_("ad_label_ids", required=True) or []]
+        operator = ctx.params.str_("operator") or "ANY"
+        check_enum("operator", operator, OPERATORS)
+        labels = [_account_label(ctx, account["account_id"], i, "ad_label_ids") for i in label_ids]
+        if not labels:
+            raise required_param("ad_label_ids")
+        carrying = [{r["id"] for r in _carrying(ctx, label, kind)} for label in labels]
+        wanted = set.intersection(*carrying) if operator == "ALL" else set.union(*carrying)
+        records = ctx.state.of_kind(kind, account_id=account["account_id"])
+        return page(ctx, [r for r in records if r["id"] in wanted], lambda r: read_node(ctx, r))
+
+    return handler
+
+
+def _account_label(ctx: Ctx, account_id: str, label_id: str, param: str) -> Record:
+    """The account's label with this id.
+
+    Raises:
+        GraphError: no such label in the account (#100 naming ``param``).
+    """
+    label = ctx.state.find(label_id)
+    if label is None or label["kind"] != "adlabel" or label["account_id"] != account_id:
+        raise invalid_param(
+            f"{label_id} is not an ad label of this ad account",
+            blame=param,
+            user_msg=f"Use ids from /act_{account_id}/adlabels.",
+        )
+    return label
 
 
 def _attach(ctx: Ctx, record: Record) -> Any:
