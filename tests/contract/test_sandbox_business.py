@@ -149,3 +149,9 @@ async def test_a_custom_audience_reads_as_a_node(graph: Graph) -> None:
     assert node["pixel_id"] == PIXEL_ID
     assert isinstance(node["time_created"], int)
     assert node["retention_days"] == 30
+
+
+async def test_a_pages_business_field_names_the_owner(graph: Graph) -> None:
+    """``business`` on a Page is the seeded business, expandable."""
+    body = await ok(graph, PAGE_ID, fields="business{name}")
+    assert body["business"] == {"id": BUSINESS_ID, "name": "Sandbox Coffee Co. Business"}

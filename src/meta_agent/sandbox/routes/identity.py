@@ -62,7 +62,16 @@ def register(registry: Registry) -> None:
             edges={"adaccounts": Edge(get=_my_accounts), "accounts": Edge(get=_my_pages)},
         )
     )
-    registry.node(NodeType("page", "Page", PAGE_FIELDS, _render_page, ("id", "name")))
+    registry.node(
+        NodeType(
+            "page",
+            "Page",
+            PAGE_FIELDS,
+            _render_page,
+            ("id", "name"),
+            references={"business": "business"},
+        )
+    )
     registry.node(
         NodeType(
             "adaccount",
@@ -88,16 +97,19 @@ def _render_user(_: Ctx, record: Record) -> dict[str, Any]:
 
 
 def _render_page(ctx: Ctx, record: Record) -> dict[str, Any]:
-    return {
-        "id": record["id"],
-        "name": record["name"],
-        "category": record["category"],
-        "tasks": record["tasks"],
-        # A Page token is derived from, not equal to, the user's token; never echo the real one.
-        "access_token": f"sandbox-page-token-{record['id']}",
-        "instagram_business_account": {"id": record["instagram_user_id"]},
-        "link": f"https://www.facebook.com/{record['id']}",
-    }
+    return compact(
+        {
+            "id": record["id"],
+            "name": record["name"],
+            "category": record["category"],
+            "tasks": record["tasks"],
+            # A Page token is derived from, not equal to, the user's token; never echo the real one.
+            "access_token": f"sandbox-page-token-{record['id']}",
+            "instagram_business_account": {"id": record["instagram_user_id"]},
+            "link": f"https://www.facebook.com/{record['id']}",
+            "business": business_ref(ctx, record.get("business_id")),
+        }
+    )
 
 
 def render_account(ctx: Ctx, record: Record) -> dict[str, Any]:
