@@ -7,8 +7,10 @@ from typing import Any
 
 import pytest
 
+from meta_agent.sandbox import Sandbox
 from meta_agent.sandbox.state import USER_ID
 from tests.conftest import INR_ACCOUNT, USD_ACCOUNT, Graph, error_of
+from tests.contract.test_ads import make_ad, tree
 from tests.contract.test_sandbox_business import ids, ok
 
 EDGE = f"{INR_ACCOUNT}/adrules_library"
@@ -166,3 +168,27 @@ async def test_update_and_delete(graph: Graph) -> None:
     assert await ok(graph, EDGE) == {"data": []}
     again = error_of(await graph.delete(rule_id))
     assert (again["code"], again["error_subcode"]) == (100, 33)
+
+
+async def test_rules_governing_an_object(graph: Graph, sandbox: Sandbox) -> None:
+    """``/{object}/adrules_governed``: rules at its level, and by id when a rule names ids."""
+    objects = await tree(graph, sandbox)
+    ad_id = await make_ad(graph, objects["adset"], objects["creative"])
+    every_ad = await create(graph)
+    named = {
+        **EVALUATION,
+        "filters": [*EVALUATION["filters"], {"field": "id", "value": [ad_id], "operator": "IN"}],
+    }
+    this_ad = await create(graph, evaluation_spec=named)
+    other = {
+        **EVALUATION,
+        "filters": [*EVALUATION["filters"], {"field": "id", "value": ["1"], "operator": "IN"}],
+    }
+    await create(graph, evaluation_spec=other)
+    adset_level = {"evaluation_type": "SCHEDULE", "filters": [{**ENTITY, "value": "ADSET"}]}
+    for_adsets = await create(graph, evaluation_spec=adset_level)
+    assert ids(await ok(graph, f"{ad_id}/adrules_governed")) == [every_ad, this_ad]
+    assert ids(await ok(graph, f"{objects['adset']}/adrules_governed")) == [for_adsets]
+    assert await ok(graph, f"{objects['campaign']}/adrules_governed") == {"data": []}
+    await graph.delete(every_ad)
+    assert ids(await ok(graph, f"{ad_id}/adrules_governed")) == [this_ad]

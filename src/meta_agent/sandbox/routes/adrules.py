@@ -4,6 +4,8 @@ A rule is a name, an ``evaluation_spec`` (which objects: ``SCHEDULE`` or ``TRIGG
 ``filters`` of ``field``/``value``/``operator``), an ``execution_spec`` (what to do to them) and,
 for scheduled rules, a ``schedule_spec``. The sandbox stores, checks and serves rules as Meta's
 library does; it does not run them (no object is paused by a rule, and ``history`` is empty).
+``/{object}/adrules_governed`` lists the live rules over a campaign, ad set or ad: those whose
+``entity_type`` filter is its level and whose ``id`` filter, if any, names it.
 """
 
 from __future__ import annotations
@@ -84,6 +86,8 @@ EXECUTION_TYPES = (
     "UPDATE_LAX_DURATION",
 )
 SCHEDULE_TYPES = ("DAILY", "HOURLY", "SEMI_HOURLY", "CUSTOM")
+# The entity_type value of each object kind a rule can govern.
+ENTITY_TYPES = {"campaign": "CAMPAIGN", "adset": "ADSET", "ad": "AD"}
 
 
 def register(registry: Registry) -> None:
@@ -101,6 +105,8 @@ def register(registry: Registry) -> None:
         )
     )
     registry.add_edge("adaccount", "adrules_library", Edge(get=_list, post=_create))
+    for kind in ENTITY_TYPES:
+        registry.add_edge(kind, "adrules_governed", Edge(get=_governing))
 
 
 def _render(ctx: Ctx, record: Record) -> dict[str, Any]:
@@ -123,14 +129,34 @@ def _render(ctx: Ctx, record: Record) -> dict[str, Any]:
     )
 
 
+def _live_rules(ctx: Ctx, account_id: str) -> list[Record]:
+    rules = ctx.state.of_kind("adrule", account_id=account_id)
+    return [r for r in rules if r["status"] != "DELETED"]
+
+
 def _list(ctx: Ctx, account: Record) -> Any:
     """The account's rules, oldest first; deleted ones are not listed."""
-    rules = [
-        r
-        for r in ctx.state.of_kind("adrule", account_id=account["account_id"])
-        if r["status"] != "DELETED"
-    ]
+    return page(ctx, _live_rules(ctx, account["account_id"]), lambda r: read_node(ctx, r))
+
+
+def _governing(ctx: Ctx, target: Record) -> Any:
+    """The rules over a campaign, ad set or ad (``pass_evaluation`` is not modelled)."""
+    rules = [r for r in _live_rules(ctx, target["account_id"]) if _governs(r, target)]
     return page(ctx, rules, lambda r: read_node(ctx, r))
+
+
+def _governs(rule: Record, target: Record) -> bool:
+    filters = rule["evaluation_spec"].get("filters", [])
+    level = ENTITY_TYPES[target["kind"]]
+    if not any(f.get("field") == "entity_type" and f.get("value") == level for f in filters):
+        return False
+    named = [f.get("value") for f in filters if f.get("field") == "id"]
+    return all(_names(value, str(target["id"])) for value in named)
+
+
+def _names(value: Any, object_id: str) -> bool:
+    values = value if isinstance(value, list) else [value]
+    return object_id in {str(item) for item in values}
 
 
 def _create(ctx: Ctx, account: Record) -> Any:
