@@ -1,4 +1,4 @@
-"""Businesses, custom conversions, labels and video thumbnails read through Meta's own SDK."""
+"""Businesses, custom conversions, labels, ad rules and video thumbnails through Meta's own SDK."""
 
 from __future__ import annotations
 
@@ -7,15 +7,18 @@ import json
 import pytest
 import requests
 from facebook_business.adobjects.adaccount import AdAccount
+from facebook_business.adobjects.adlabel import AdLabel
+from facebook_business.adobjects.adrule import AdRule
 from facebook_business.adobjects.advideo import AdVideo
 from facebook_business.adobjects.business import Business
+from facebook_business.adobjects.campaign import Campaign
 from facebook_business.adobjects.customconversion import CustomConversion
 from facebook_business.adobjects.user import User
 from facebook_business.exceptions import FacebookRequestError
 
 from meta_agent.sandbox.media import PLACEHOLDER_PNG
 from meta_agent.sandbox.state import BUSINESS_ID, PIXEL_ID
-from tests.compat.test_official_sdk import Harness, sdk  # noqa: F401  (the fixture)
+from tests.compat.test_official_sdk import Harness, _campaign, sdk  # noqa: F401  (the fixture)
 from tests.conftest import INR_ACCOUNT, USD_ACCOUNT
 
 pytestmark = pytest.mark.compat
@@ -58,10 +61,15 @@ def test_custom_conversions_list_and_create(sdk: Harness) -> None:  # noqa: F811
 
 
 def test_ad_labels_through_the_sdk(sdk: Harness) -> None:  # noqa: F811
-    """AdAccount.create_ad_label and get_ad_labels."""
+    """AdAccount.create_ad_label, get_ad_labels; Campaign.create_ad_label; AdLabel.get_campaigns."""
     account = AdAccount(INR_ACCOUNT)
     label = account.create_ad_label(params={"name": "SDK label"})
     assert [lb["id"] for lb in account.get_ad_labels(fields=["name"])] == [label["id"]]
+    campaign = _campaign(account)
+    Campaign(campaign["id"]).create_ad_label(params={"adlabels": [{"id": label["id"]}]})
+    read = Campaign(campaign["id"]).api_get(fields=["adlabels"])
+    assert [lb["id"] for lb in read["adlabels"]] == [label["id"]]
+    assert [c["id"] for c in AdLabel(label["id"]).get_campaigns()] == [campaign["id"]]
 
 
 def test_video_thumbnails(sdk: Harness) -> None:  # noqa: F811
@@ -77,3 +85,24 @@ def test_video_thumbnails(sdk: Harness) -> None:  # noqa: F811
         response = requests.get(thumbnail["uri"], timeout=10)
         assert response.status_code == 200
         assert response.content == PLACEHOLDER_PNG
+
+
+def test_ad_rules_library(sdk: Harness) -> None:  # noqa: F811
+    """AdAccount.create_ad_rules_library and get_ad_rules_library; AdRule.api_get."""
+    account = AdAccount(INR_ACCOUNT)
+    evaluation = {
+        "evaluation_type": "SCHEDULE",
+        "filters": [{"field": "entity_type", "value": "AD", "operator": "EQUAL"}],
+    }
+    made = account.create_ad_rules_library(
+        params={
+            "name": "SDK rule",
+            "evaluation_spec": evaluation,
+            "execution_spec": {"execution_type": "PAUSE"},
+            "schedule_spec": {"schedule_type": "DAILY"},
+        }
+    )
+    assert [r["id"] for r in account.get_ad_rules_library(fields=["name"])] == [made["id"]]
+    read = AdRule(made["id"]).api_get(fields=["status", "evaluation_spec"])
+    assert read["status"] == "ENABLED"
+    assert read["evaluation_spec"]["evaluation_type"] == "SCHEDULE"

@@ -124,6 +124,9 @@ async def test_attach_refuses_bad_entries(graph: Graph, sandbox: Sandbox) -> Non
         assert error["code"] == 100, bad
         assert "adlabels" in error["message"], bad
     assert error_of(await graph.post(f"{campaign}/adlabels"))["code"] == 100
+    assert (await graph.delete(campaign)).status_code == 200
+    deleted = error_of(await graph.post(f"{campaign}/adlabels", adlabels='[{"name": "Late"}]'))
+    assert (deleted["code"], deleted["error_subcode"]) == (100, 33)
 
 
 async def test_account_lists_objects_by_labels(graph: Graph, sandbox: Sandbox) -> None:

@@ -211,6 +211,8 @@ def _attach(ctx: Ctx, record: Record) -> Any:
         GraphError: ``adlabels`` missing or not a list of ``{"id"}``/``{"name"}``; an id that
             is not a label of the object's account.
     """
+    if record.get("status") == "DELETED":
+        raise object_not_found(record["id"], "POST")
     wanted = [_resolve(ctx, record["account_id"], item) for item in _entries(ctx)]
     with recording(ctx, record):
         current = [item for item in record.get("adlabels") or [] if isinstance(item, dict)]
