@@ -142,10 +142,12 @@ def _page_record(page_id: str, name: str, instagram_user_id: str) -> dict[str, A
 
 
 def seed_records(tier: str, now: float, accounts: int | None = None) -> dict[str, dict[str, Any]]:
-    """The identity every fresh sandbox starts with: a user, its ad accounts, Pages, a pixel.
+    """The identity every fresh sandbox starts with: a user, its ad accounts, Pages, a pixel,
+    and the business owning them all, with the user as its admin.
 
     ``accounts`` as in :func:`seed_accounts`; each account of a counted seed names its own
-    Page in ``promote_page_ids`` (what ``GET /act_X/promote_pages`` lists).
+    Page in ``promote_page_ids`` (what ``GET /act_X/promote_pages`` lists). Each account also
+    has a custom audience and a custom conversion (``CUSTOM_CONVERSION_BASE + k``).
     """
     seeded = seed_accounts(accounts)
     records: dict[str, dict[str, Any]] = {
