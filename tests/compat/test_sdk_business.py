@@ -17,7 +17,7 @@ from facebook_business.adobjects.user import User
 from facebook_business.exceptions import FacebookRequestError
 
 from meta_agent.sandbox.media import PLACEHOLDER_PNG
-from meta_agent.sandbox.state import BUSINESS_ID, PIXEL_ID
+from meta_agent.sandbox.state import AGENCY_ID, BUSINESS_ID, PIXEL_ID
 from tests.compat.test_official_sdk import Harness, _campaign, sdk  # noqa: F401  (the fixture)
 from tests.conftest import INR_ACCOUNT, USD_ACCOUNT
 
@@ -25,14 +25,17 @@ pytestmark = pytest.mark.compat
 
 
 def test_business_owned_ad_accounts_and_users(sdk: Harness) -> None:  # noqa: F811
-    """Business.get_owned_ad_accounts, User.get_businesses and get_business_users."""
+    """Business.get_owned_ad_accounts and get_client_ad_accounts; User.get_businesses and
+    get_business_users."""
     businesses = list(User(fbid="me").get_businesses(fields=["name"]))
-    assert [b["id"] for b in businesses] == [BUSINESS_ID]
+    assert [b["id"] for b in businesses] == [BUSINESS_ID, AGENCY_ID]
     owned = list(Business(BUSINESS_ID).get_owned_ad_accounts(fields=["currency", "business"]))
     assert [(a["id"], a["currency"]) for a in owned] == [(INR_ACCOUNT, "INR"), (USD_ACCOUNT, "USD")]
     assert owned[0]["business"]["id"] == BUSINESS_ID
     members = list(User(fbid="me").get_business_users(fields=["role", "business"]))
-    assert [m["role"] for m in members] == ["ADMIN"]
+    assert [m["role"] for m in members] == ["ADMIN", "EMPLOYEE"]
+    clients = Business(AGENCY_ID).get_client_ad_accounts(fields=["currency"])
+    assert [a["id"] for a in clients] == [INR_ACCOUNT, USD_ACCOUNT]
 
 
 def test_custom_conversions_list_and_create(sdk: Harness) -> None:  # noqa: F811

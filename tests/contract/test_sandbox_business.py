@@ -1,8 +1,8 @@
 """Businesses, their ad accounts, Pages and people; the pixel and custom audiences as nodes.
 
 One seeded business owns every seeded ad account, Page and the pixel; the token's user is its
-admin, as a ``BusinessUser`` of its own id. Client assets are other businesses' and answer an
-empty page.
+admin, as a ``BusinessUser`` of its own id. An agency manages those assets as its clients', and
+the user works there too.
 """
 
 from __future__ import annotations
@@ -12,8 +12,18 @@ from typing import Any
 import pytest
 
 from meta_agent.sandbox import SandboxConfig
-from meta_agent.sandbox.state import BUSINESS_ID, BUSINESS_USER_ID, PIXEL_ID, USER_ID
+from meta_agent.sandbox.state import (
+    AGENCY_ID,
+    AGENCY_USER_ID,
+    BUSINESS_ID,
+    BUSINESS_USER_ID,
+    PIXEL_ID,
+    USER_ID,
+)
 from tests.conftest import INR_ACCOUNT, PAGE_ID, USD_ACCOUNT, Graph, error_of
+
+OWNER_REF = {"id": BUSINESS_ID, "name": "Sandbox Coffee Co. Business"}
+AGENCY_REF = {"id": AGENCY_ID, "name": "Sandbox Media Agency"}
 
 
 async def ok(graph: Graph, path: str, **params: Any) -> dict[str, Any]:
@@ -29,23 +39,20 @@ def ids(body: dict[str, Any]) -> list[str]:
     return [str(item["id"]) for item in body["data"]]
 
 
-async def test_my_businesses_is_the_seeded_business(graph: Graph) -> None:
-    """``/me/businesses`` lists the one business, read as a node with SDK Business fields."""
+async def test_my_businesses_are_the_owner_and_the_agency(graph: Graph) -> None:
+    """``/me/businesses`` lists both, each read as a node with SDK Business fields."""
     body = await ok(graph, "me/businesses", fields="id,name,verification_status")
     assert body["data"] == [
-        {
-            "id": BUSINESS_ID,
-            "name": "Sandbox Coffee Co. Business",
-            "verification_status": "verified",
-        }
+        {**OWNER_REF, "verification_status": "verified"},
+        {**AGENCY_REF, "verification_status": "verified"},
     ]
-    node = await ok(
-        graph, BUSINESS_ID, fields="name,primary_page{name},created_by,link,created_time"
-    )
+    fields = "name,primary_page{name},created_by,link,created_time"
+    node = await ok(graph, BUSINESS_ID, fields=fields)
     assert node["primary_page"] == {"id": PAGE_ID, "name": "Sandbox Coffee Co."}
     assert node["created_by"]["id"] == USER_ID
     assert BUSINESS_ID in node["link"]
     assert node["created_time"].endswith("+0000")
+    assert "primary_page" not in await ok(graph, AGENCY_ID, fields=fields)
     error = error_of(await graph.get(BUSINESS_ID, fields="made_up"))
     assert "(made_up) on node type (Business)" in error["message"]
 
@@ -66,29 +73,43 @@ async def test_business_owns_the_accounts_and_pages(graph: Graph) -> None:
     assert "next" in first["paging"]
 
 
-async def test_client_assets_are_an_empty_page(graph: Graph) -> None:
-    """The business manages no other business's assets: Meta's empty envelope."""
-    for edge in ("client_ad_accounts", "client_pages"):
+async def test_the_agency_manages_the_owners_assets_as_clients(graph: Graph) -> None:
+    """The agency's client_ad_accounts, client_pages, client_pixels and clients; it is on the
+    owner's and each account's agencies; the owner has no clients."""
+    accounts = await ok(graph, f"{AGENCY_ID}/client_ad_accounts", fields="id,business")
+    assert ids(accounts) == [INR_ACCOUNT, USD_ACCOUNT]
+    assert accounts["data"][0]["business"] == OWNER_REF
+    assert ids(await ok(graph, f"{AGENCY_ID}/client_pages")) == [PAGE_ID]
+    assert ids(await ok(graph, f"{AGENCY_ID}/client_pixels")) == [PIXEL_ID]
+    assert ids(await ok(graph, f"{AGENCY_ID}/clients")) == [BUSINESS_ID]
+    assert await ok(graph, f"{AGENCY_ID}/owned_ad_accounts") == {"data": []}
+    assert ids(await ok(graph, f"{BUSINESS_ID}/agencies")) == [AGENCY_ID]
+    assert ids(await ok(graph, f"{USD_ACCOUNT}/agencies")) == [AGENCY_ID]
+    for edge in ("client_ad_accounts", "client_pages", "clients"):
         assert await ok(graph, f"{BUSINESS_ID}/{edge}", fields="id,name") == {"data": []}
 
 
-async def test_business_users_are_the_tokens_user_as_admin(graph: Graph) -> None:
-    """``/{business}/business_users`` and ``/me/business_users``: one admin, its own id."""
-    expected = {
-        "id": BUSINESS_USER_ID,
-        "name": "Sandbox Marketer",
-        "role": "ADMIN",
-        "business": {"id": BUSINESS_ID, "name": "Sandbox Coffee Co. Business"},
-    }
+async def test_business_users_are_the_tokens_user(graph: Graph) -> None:
+    """``/{business}/business_users`` and ``/me/business_users``: the user in each business,
+    the owner's admin and the agency's employee, each with an id of its own."""
     fields = "id,name,role,business"
-    assert (await ok(graph, f"{BUSINESS_ID}/business_users", fields=fields))["data"] == [expected]
-    assert (await ok(graph, "me/business_users", fields=fields))["data"] == [expected]
-    assert BUSINESS_USER_ID != USER_ID
+    admin = {"id": BUSINESS_USER_ID, "name": "Sandbox Marketer", "role": "ADMIN"}
+    employee = {"id": AGENCY_USER_ID, "name": "Sandbox Marketer", "role": "EMPLOYEE"}
+    owner_users = await ok(graph, f"{BUSINESS_ID}/business_users", fields=fields)
+    assert owner_users["data"] == [{**admin, "business": OWNER_REF}]
+    mine = await ok(graph, "me/business_users", fields=fields)
+    assert mine["data"] == [{**admin, "business": OWNER_REF}, {**employee, "business": AGENCY_REF}]
+    assert USER_ID not in {BUSINESS_USER_ID, AGENCY_USER_ID}
     member = await ok(graph, BUSINESS_USER_ID, fields="email,tasks,first_name")
     assert member["first_name"] == "Sandbox"
-    assert "ADVERTISE" in member["tasks"]
-    assigned = await ok(graph, f"{BUSINESS_USER_ID}/assigned_ad_accounts")
-    assert ids(assigned) == [INR_ACCOUNT, USD_ACCOUNT]
+    assert "MANAGE" in member["tasks"]
+    employee_tasks = (await ok(graph, AGENCY_USER_ID, fields="tasks"))["tasks"]
+    assert "ADVERTISE" in employee_tasks
+    assert "MANAGE" not in employee_tasks
+    for member_id in (BUSINESS_USER_ID, AGENCY_USER_ID):
+        assigned = await ok(graph, f"{member_id}/assigned_ad_accounts")
+        assert ids(assigned) == [INR_ACCOUNT, USD_ACCOUNT]
+        assert ids(await ok(graph, f"{member_id}/assigned_pages")) == [PAGE_ID]
     error = error_of(await graph.get("me/business_users", fields="made_up"))
     assert "(made_up) on node type (BusinessUser)" in error["message"]
 
@@ -96,13 +117,13 @@ async def test_business_users_are_the_tokens_user_as_admin(graph: Graph) -> None
 async def test_an_accounts_business_field_names_the_owner(graph: Graph) -> None:
     """``business`` on an ad account is ``{id, name}`` and expands as a reference."""
     body = await ok(graph, INR_ACCOUNT, fields="business")
-    assert body["business"] == {"id": BUSINESS_ID, "name": "Sandbox Coffee Co. Business"}
+    assert body["business"] == OWNER_REF
     expanded = await ok(graph, INR_ACCOUNT, fields="business{vertical}")
     assert expanded["business"] == {"id": BUSINESS_ID, "vertical": "RETAIL"}
     nested = await ok(graph, "me/businesses", fields="owned_ad_accounts.limit(1){currency}")
-    assert nested["data"][0]["owned_ad_accounts"]["data"] == [
-        {"id": INR_ACCOUNT, "currency": "INR"}
-    ]
+    owner, agency = nested["data"]
+    assert owner["owned_ad_accounts"]["data"] == [{"id": INR_ACCOUNT, "currency": "INR"}]
+    assert agency["owned_ad_accounts"] == {"data": []}
 
 
 @pytest.mark.parametrize("config", [SandboxConfig(accounts=7)])
@@ -112,6 +133,8 @@ async def test_a_counted_seed_puts_every_account_in_the_business(
     """accounts=7: the business owns all seven accounts and their seven Pages."""
     accounts = await ok(graph, f"{BUSINESS_ID}/owned_ad_accounts", limit="100")
     assert len(accounts["data"]) == 7
+    clients = await ok(graph, f"{AGENCY_ID}/client_ad_accounts", limit="100")
+    assert ids(clients) == ids(accounts)
     pages = await ok(graph, f"{BUSINESS_ID}/owned_pages", limit="100")
     assert len(pages["data"]) == 7
 
@@ -124,7 +147,7 @@ async def test_every_account_lists_the_shared_pixel(graph: Graph) -> None:
             {
                 "id": PIXEL_ID,
                 "name": "Sandbox Pixel",
-                "owner_business": {"id": BUSINESS_ID, "name": "Sandbox Coffee Co. Business"},
+                "owner_business": OWNER_REF,
             }
         ]
     node = await ok(graph, PIXEL_ID, fields="code,creation_time,last_fired_time,is_unavailable")
@@ -154,4 +177,4 @@ async def test_a_custom_audience_reads_as_a_node(graph: Graph) -> None:
 async def test_a_pages_business_field_names_the_owner(graph: Graph) -> None:
     """``business`` on a Page is the seeded business, expandable."""
     body = await ok(graph, PAGE_ID, fields="business{name}")
-    assert body["business"] == {"id": BUSINESS_ID, "name": "Sandbox Coffee Co. Business"}
+    assert body["business"] == OWNER_REF

@@ -26,6 +26,9 @@ CUSTOM_AUDIENCE_IDS = ("23850000000000001", "23850000000000002")
 # The business owning every seeded ad account, Page and the pixel; the token's user in it.
 BUSINESS_ID = "1122334455667788"
 BUSINESS_USER_ID = "100000000000101"
+# An agency the owner shares those assets with (its client assets); the user works there too.
+AGENCY_ID = "1122334455667799"
+AGENCY_USER_ID = "100000000000102"
 # Account k's seeded custom conversion is CUSTOM_CONVERSION_BASE + k.
 CUSTOM_CONVERSION_BASE = 23860000000000000
 
@@ -143,7 +146,7 @@ def _page_record(page_id: str, name: str, instagram_user_id: str) -> dict[str, A
 
 def seed_records(tier: str, now: float, accounts: int | None = None) -> dict[str, dict[str, Any]]:
     """The identity every fresh sandbox starts with: a user, its ad accounts, Pages, a pixel,
-    and the business owning them all, with the user as its admin.
+    the business owning them all (the user its admin) and an agency they are shared with.
 
     ``accounts`` as in :func:`seed_accounts`; each account of a counted seed names its own
     Page in ``promote_page_ids`` (what ``GET /act_X/promote_pages`` lists). Each account also
@@ -203,28 +206,42 @@ def seed_records(tier: str, now: float, accounts: int | None = None) -> dict[str
 
 
 def _business_records(now: float) -> dict[str, dict[str, Any]]:
-    """The seeded business and the token's user as a member of it (an admin)."""
-    business = {
+    """The owner business, an agency managing its assets, and the token's user in each."""
+    owner = _business(BUSINESS_ID, "Sandbox Coffee Co. Business", "RETAIL", now)
+    owner.update(primary_page_id=PAGE_ID, agency_ids=[AGENCY_ID])
+    agency = _business(AGENCY_ID, "Sandbox Media Agency", "ADVERTISING", now)
+    return {
+        BUSINESS_ID: owner,
+        AGENCY_ID: agency,
+        BUSINESS_USER_ID: _member(BUSINESS_USER_ID, BUSINESS_ID, "ADMIN"),
+        AGENCY_USER_ID: _member(AGENCY_USER_ID, AGENCY_ID, "EMPLOYEE"),
+    }
+
+
+def _business(business_id: str, name: str, vertical: str, now: float) -> dict[str, Any]:
+    return {
         "kind": "business",
-        "id": BUSINESS_ID,
-        "name": "Sandbox Coffee Co. Business",
+        "id": business_id,
+        "name": name,
         "account_id": None,
-        "primary_page_id": PAGE_ID,
         "created_time": now - 500 * 86400,
-        "vertical": "RETAIL",
+        "vertical": vertical,
         "verification_status": "verified",
     }
-    member = {
+
+
+def _member(member_id: str, business_id: str, role: str) -> dict[str, Any]:
+    """The token's user as a member of a business (a BusinessUser has an id of its own)."""
+    return {
         "kind": "businessuser",
-        "id": BUSINESS_USER_ID,
+        "id": member_id,
         "user_id": USER_ID,
-        "business_id": BUSINESS_ID,
+        "business_id": business_id,
         "name": "Sandbox Marketer",
         "email": "marketer@sandbox.example",
-        "role": "ADMIN",
+        "role": role,
         "account_id": None,
     }
-    return {BUSINESS_ID: business, BUSINESS_USER_ID: member}
 
 
 def _custom_conversion_record(conversion_id: str, seed: SeedAccount, now: float) -> dict[str, Any]:

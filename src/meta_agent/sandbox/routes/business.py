@@ -2,9 +2,10 @@
 
 The sandbox seeds one business (``state.BUSINESS_ID``) owning every seeded ad account, Page
 and the pixel, with the token's user as its admin (a ``BusinessUser``, whose id is not the
-user's id, as on Meta). Client assets (``client_ad_accounts``, ``client_pages``) are those of
-other businesses shared with this one; the sandbox seeds none, so those edges answer Meta's
-empty page.
+user's id, as on Meta), and an agency (``state.AGENCY_ID``) the owner has named in its
+``agency_ids``: the owner's assets are the agency's client assets (``client_ad_accounts``,
+``client_pages``, ``client_pixels``), the owner is among its ``clients``, and the agency is
+listed on the owner's and each of its accounts' ``agencies``. The user works in the agency too.
 """
 
 from __future__ import annotations
@@ -43,8 +44,11 @@ BUSINESS_FIELDS = frozenset(
 BUSINESS_USER_FIELDS = frozenset(
     {"id", "name", "first_name", "last_name", "email", "role", "business", "tasks"}
 )
-# What an admin may do in the business (BusinessUser ``tasks``).
-ADMIN_TASKS = ("MANAGE", "DEVELOP", "ADVERTISE", "ANALYZE", "DRAFT")
+# What a member may do in the business, by role (BusinessUser ``tasks``).
+ROLE_TASKS = {
+    "ADMIN": ("MANAGE", "DEVELOP", "ADVERTISE", "ANALYZE", "DRAFT"),
+    "EMPLOYEE": ("ADVERTISE", "ANALYZE", "DRAFT"),
+}
 
 
 def register(registry: Registry) -> None:
@@ -61,6 +65,11 @@ def register(registry: Registry) -> None:
                 "owned_pages": Edge(get=_owned("page")),
                 "owned_pixels": Edge(get=_owned("pixel")),
                 "adspixels": Edge(get=_owned("pixel")),
+                "client_ad_accounts": Edge(get=_client("adaccount")),
+                "client_pages": Edge(get=_client("page")),
+                "client_pixels": Edge(get=_client("pixel")),
+                "clients": Edge(get=_clients),
+                "agencies": Edge(get=_agencies),
                 "business_users": Edge(get=_business_users),
             },
             references={"primary_page": "page", "created_by": "user"},
@@ -80,6 +89,7 @@ def register(registry: Registry) -> None:
             references={"business": "business"},
         )
     )
+    registry.add_edge("adaccount", "agencies", Edge(get=_account_agencies))
     registry.add_edge("user", "businesses", Edge(get=_my_businesses))
     registry.add_edge("user", "business_users", Edge(get=_my_business_users))
 
@@ -125,7 +135,7 @@ def _render_business_user(ctx: Ctx, record: Record) -> dict[str, Any]:
             "email": record.get("email"),
             "role": record.get("role"),
             "business": business_ref(ctx, record.get("business_id")),
-            "tasks": list(ADMIN_TASKS) if record.get("role") == "ADMIN" else [],
+            "tasks": list(ROLE_TASKS.get(str(record.get("role")), ())),
         }
     )
 
@@ -134,36 +144,74 @@ def _owned(kind: str) -> NodeHandler:
     """A handler listing the business's own records of ``kind``."""
 
     def handler(ctx: Ctx, business: Record) -> Any:
-        owned = list(ctx.state.of_kind(kind, business_id=business["id"]))
-        return page(ctx, owned, lambda r: read_node(ctx, r))
+        return _listing(ctx, _owned_records(ctx, kind, [business["id"]]))
+
+    return handler
+
+
+def _client(kind: str) -> NodeHandler:
+    """A handler listing the records of ``kind`` the business's clients share with it."""
+
+    def handler(ctx: Ctx, business: Record) -> Any:
+        client_ids = [client["id"] for client in _clients_of(ctx, business)]
+        return _listing(ctx, _owned_records(ctx, kind, client_ids))
 
     return handler
 
 
 def _assigned(kind: str) -> NodeHandler:
-    """A member's assets of ``kind``: an admin is assigned everything the business owns."""
+    """A member's assets of ``kind``: the business's own and its clients' (the sandbox's user
+    works on every seeded asset)."""
 
     def handler(ctx: Ctx, member: Record) -> Any:
-        owned = list(ctx.state.of_kind(kind, business_id=member["business_id"]))
-        return page(
-            ctx, owned if member.get("role") == "ADMIN" else [], lambda r: read_node(ctx, r)
-        )
+        business = ctx.state.get(str(member["business_id"]))
+        holders = [business["id"], *(client["id"] for client in _clients_of(ctx, business))]
+        return _listing(ctx, _owned_records(ctx, kind, holders))
 
     return handler
 
 
+def _owned_records(ctx: Ctx, kind: str, business_ids: list[str]) -> list[Record]:
+    return [r for r in ctx.state.of_kind(kind) if r.get("business_id") in business_ids]
+
+
+def _clients_of(ctx: Ctx, agency: Record) -> list[Record]:
+    """The businesses that named ``agency`` as one of theirs."""
+    return [b for b in ctx.state.of_kind("business") if agency["id"] in b.get("agency_ids", [])]
+
+
+def _agencies_of(ctx: Ctx, business: Record) -> list[Record]:
+    found = (ctx.state.find(str(i)) for i in business.get("agency_ids", []))
+    return [b for b in found if b is not None and b["kind"] == "business"]
+
+
+def _listing(ctx: Ctx, records: list[Record]) -> Any:
+    return page(ctx, records, lambda r: read_node(ctx, r))
+
+
+def _clients(ctx: Ctx, agency: Record) -> Any:
+    return _listing(ctx, _clients_of(ctx, agency))
+
+
+def _agencies(ctx: Ctx, business: Record) -> Any:
+    return _listing(ctx, _agencies_of(ctx, business))
+
+
+def _account_agencies(ctx: Ctx, account: Record) -> Any:
+    """The agencies of the account's owner business, which work on the account."""
+    owner = ctx.state.find(str(account.get("business_id")))
+    return _listing(ctx, _agencies_of(ctx, owner) if owner else [])
+
+
 def _business_users(ctx: Ctx, business: Record) -> Any:
-    members = list(ctx.state.of_kind("businessuser", business_id=business["id"]))
-    return page(ctx, members, lambda r: read_node(ctx, r))
+    return _listing(ctx, list(ctx.state.of_kind("businessuser", business_id=business["id"])))
 
 
 def _my_business_users(ctx: Ctx, user: Record) -> Any:
     """The business users that stand for this user, one per business it belongs to."""
-    members = list(ctx.state.of_kind("businessuser", user_id=user["id"]))
-    return page(ctx, members, lambda r: read_node(ctx, r))
+    return _listing(ctx, list(ctx.state.of_kind("businessuser", user_id=user["id"])))
 
 
 def _my_businesses(ctx: Ctx, user: Record) -> Any:
     ids = [m["business_id"] for m in ctx.state.of_kind("businessuser", user_id=user["id"])]
-    businesses = [ctx.state.get(str(business_id)) for business_id in dict.fromkeys(ids)]
-    return page(ctx, businesses, lambda r: read_node(ctx, r))
+    return _listing(ctx, [ctx.state.get(str(business_id)) for business_id in dict.fromkeys(ids)])
