@@ -121,3 +121,26 @@ async def test_delete_takes_it_off_the_listing(graph: Graph) -> None:
     assert (await ok(graph, conversion_id, fields="is_archived"))["is_archived"] is True
     again = error_of(await graph.delete(conversion_id))
     assert (again["code"], again["error_subcode"]) == (100, 33)
+
+
+async def test_update_changes_name_description_and_value(graph: Graph) -> None:
+    """``POST /{id}`` takes name, description and default_conversion_value only."""
+    conversion_id = (await graph.post(EDGE, **valid())).json()["id"]
+    reply = await graph.post(
+        conversion_id, name="Renamed", description="Sign-ups", default_conversion_value="12.5"
+    )
+    assert reply.json() == {"success": True}, reply.text
+    node = await ok(graph, conversion_id, fields="name,description,default_conversion_value")
+    assert (node["name"], node["description"], node["default_conversion_value"]) == (
+        "Renamed",
+        "Sign-ups",
+        12,
+    )
+    refused = error_of(await graph.post(conversion_id, rule=RULE))
+    assert "rule" in refused["message"]
+    for bad in ("-1", "lots", "inf"):
+        error = error_of(await graph.post(conversion_id, default_conversion_value=bad))
+        assert "default_conversion_value" in error["message"], bad
+    await graph.delete(conversion_id)
+    gone = error_of(await graph.post(conversion_id, name="Late"))
+    assert (gone["code"], gone["error_subcode"]) == (100, 33)

@@ -10,6 +10,7 @@ audience and a seeded custom conversion (a purchase on a thank-you page);
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 from meta_agent.sandbox.core import Ctx
@@ -26,7 +27,7 @@ from meta_agent.sandbox.nodes import (
 )
 from meta_agent.sandbox.params import check_known
 from meta_agent.sandbox.routes.business import business_ref
-from meta_agent.sandbox.routes.common import SUCCESS, created
+from meta_agent.sandbox.routes.common import SUCCESS, created, updated
 
 PIXEL_FIELDS = frozenset(
     {
@@ -133,6 +134,7 @@ CREATE_PARAMS = frozenset(
         "default_conversion_value",
     }
 )
+UPDATE_PARAMS = frozenset({"name", "description", "default_conversion_value"})
 _READY = {"code": 200, "description": "This audience is ready for use."}
 
 
@@ -162,6 +164,7 @@ def register(registry: Registry) -> None:
             CONVERSION_FIELDS,
             _render_conversion,
             ("id",),
+            update=_update_conversion,
             delete=_delete_conversion,
             references={"pixel": "pixel", "business": "business"},
         )
@@ -260,7 +263,7 @@ def _render_conversion(ctx: Ctx, record: Record) -> dict[str, Any]:
             "rule": record.get("rule"),
             "advanced_rule": record.get("advanced_rule"),
             "action_source_type": record.get("action_source_type"),
-            "default_conversion_value": record.get("default_conversion_value", 0),
+            "default_conversion_value": int(record.get("default_conversion_value") or 0),
             "creation_time": fmt_time(record.get("created_time"), tz),
             "first_fired_time": fmt_time(record.get("last_fired_time"), tz),
             "last_fired_time": fmt_time(record.get("last_fired_time"), tz),
@@ -302,7 +305,7 @@ def _create_conversion(ctx: Ctx, account: Record) -> Any:
             user_msg=f"Use a pixel listed on /act_{account['account_id']}/adspixels.",
         )
     rule, advanced_rule = _rules(ctx)
-    value = ctx.params.int_("default_conversion_value", minimum=0)
+    value = _conversion_value(ctx)
     record = compact(
         {
             "kind": "customconversion",
@@ -320,6 +323,47 @@ def _create_conversion(ctx: Ctx, account: Record) -> Any:
         }
     )
     return created(ctx, record)
+
+
+def _update_conversion(ctx: Ctx, record: Record) -> Any:
+    """``POST /{id}``: only ``name``, ``description`` and ``default_conversion_value`` change.
+
+    Raises:
+        GraphError: a deleted conversion (100/33); any other parameter; a bad value.
+    """
+    if record.get("status") == "DELETED":
+        raise object_not_found(record["id"], "POST")
+    check_known(ctx.params, UPDATE_PARAMS, "CustomConversion")
+    changes = compact(
+        {
+            "name": ctx.params.require_str("name", max_len=100) if "name" in ctx.params else None,
+            "description": ctx.params.str_("description"),
+            "default_conversion_value": _conversion_value(ctx),
+        }
+    )
+    return updated(ctx, record, changes)
+
+
+def _conversion_value(ctx: Ctx) -> float | None:
+    """``default_conversion_value``: a number of zero or more (the SDK sends a float).
+
+    Raises:
+        GraphError: not a number, or negative.
+    """
+    raw = ctx.params.get_raw("default_conversion_value")
+    if raw is None or raw == "":
+        return None
+    try:
+        value = float(raw)
+    except (TypeError, ValueError):
+        value = -1.0
+    if not (math.isfinite(value) and value >= 0):
+        raise invalid_param(
+            "Param default_conversion_value must be a number of zero or more",
+            blame="default_conversion_value",
+            user_msg="Send the conversion's value in the account currency, e.g. 25.5.",
+        )
+    return value
 
 
 def _rules(ctx: Ctx) -> tuple[str | None, str | None]:
