@@ -23,6 +23,10 @@ NEEDS_PARAMS = {
     ("AdAccount", "delivery_estimate"),
     ("AdAccount", "reachestimate"),
     ("AdAccount", "targetingsearch"),
+    ("AdAccount", "adcreativesbylabels"),
+    ("AdAccount", "adsbylabels"),
+    ("AdAccount", "adsetsbylabels"),
+    ("AdAccount", "campaignsbylabels"),
 }
 
 
@@ -67,21 +71,25 @@ async def test_every_sdk_get_edge_answers_an_envelope(graph: Graph, sandbox: San
 
 async def test_an_empty_edge_is_the_bare_envelope(graph: Graph) -> None:
     """Nothing held: ``{"data": []}``, no paging block, the summary when asked."""
-    assert await body_of(graph, f"{INR_ACCOUNT}/customconversions") == {"data": []}
-    body = await body_of(graph, f"{INR_ACCOUNT}/adlabels", summary="true")
+    assert await body_of(graph, f"{INR_ACCOUNT}/deprecatedtargetingadsets") == {"data": []}
+    body = await body_of(graph, f"{INR_ACCOUNT}/deprecatedtargetingadsets", summary="true")
     assert body == {"data": [], "summary": {"total_count": 0}}
 
 
 async def test_an_empty_edge_checks_fields_and_limit(graph: Graph) -> None:
     """Fields of the target type pass, others are #100 on that type; a bad limit is refused."""
-    ok = await body_of(graph, f"{INR_ACCOUNT}/customconversions", fields="id,name,rule")
+    ok = await body_of(
+        graph, f"{INR_ACCOUNT}/deprecatedtargetingadsets", fields="id,name,targeting"
+    )
     assert ok == {"data": []}
-    error = error_of(await graph.get(f"{INR_ACCOUNT}/customconversions", fields="id,made_up"))
+    error = error_of(
+        await graph.get(f"{INR_ACCOUNT}/deprecatedtargetingadsets", fields="id,made_up")
+    )
     assert error["code"] == 100
-    assert "(made_up) on node type (CustomConversion)" in error["message"]
-    bad_limit = await graph.get(f"{INR_ACCOUNT}/customconversions", limit="-1")
+    assert "(made_up) on node type (AdSet)" in error["message"]
+    bad_limit = await graph.get(f"{INR_ACCOUNT}/deprecatedtargetingadsets", limit="-1")
     assert bad_limit.status_code == 400
-    bad_cursor = await graph.get(f"{INR_ACCOUNT}/adlabels", after="not-a-cursor")
+    bad_cursor = await graph.get(f"{INR_ACCOUNT}/deprecatedtargetingadsets", after="not-a-cursor")
     assert error_of(bad_cursor)["code"] == 2642
 
 
@@ -97,7 +105,7 @@ async def test_an_edge_the_sdk_does_not_list_is_still_2500(graph: Graph, path: s
 
 async def test_a_write_to_an_empty_edge_is_still_2500(graph: Graph) -> None:
     """Only reads are accepted on edges the sandbox holds nothing on."""
-    error = error_of(await graph.post(f"{INR_ACCOUNT}/customconversions", name="x"))
+    error = error_of(await graph.post(f"{INR_ACCOUNT}/agencies", name="x"))
     assert error["code"] == 2500
 
 

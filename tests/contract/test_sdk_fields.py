@@ -18,12 +18,13 @@ import pytest
 
 from meta_agent.sandbox import Sandbox
 from meta_agent.sandbox.data.sdk import sdk_object
-from meta_agent.sandbox.state import PIXEL_ID, USER_ID
+from meta_agent.sandbox.state import BUSINESS_ID, BUSINESS_USER_ID, PIXEL_ID, USER_ID
 from tests.conftest import INR_ACCOUNT, PAGE_ID, Graph, error_of
 from tests.contract.test_ads import make_ad, tree
 from tests.contract.test_creatives import add_image, add_video
 from tests.contract.test_insights import seed_tree
 from tests.contract.test_insights import start as start_report
+from tests.contract.test_sandbox_adrules import create as create_rule
 
 SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "sdk_fields.py"
 
@@ -63,6 +64,11 @@ async def objects(graph: Graph, sandbox: Sandbox) -> dict[str, str]:
         "AdVideo": add_video(sandbox),
         "AdsPixel": PIXEL_ID,
         "CustomAudience": audience,
+        "CustomConversion": next(sandbox.state.of_kind("customconversion"))["id"],
+        "AdLabel": (await graph.post(f"{INR_ACCOUNT}/adlabels", name="Q4")).json()["id"],
+        "AdRule": await create_rule(graph),
+        "Business": BUSINESS_ID,
+        "BusinessUser": BUSINESS_USER_ID,
         "AdReportRun": await start_report(graph, fields='["impressions"]', level="ad"),
     }
 
@@ -151,7 +157,7 @@ async def test_fields_from_the_issue_are_accepted(
     assert response.status_code == 200, response.text
     body = response.json()
     if "thumbnails" in fields:
-        assert body["thumbnails"] == {"data": []}
+        assert [set(t) for t in body["thumbnails"]["data"]] == [{"id", "uri"}] * 3
     if graph_name == "Ad":
         assert body["campaign"]["name"]
         assert "id" in body["adset"]

@@ -38,8 +38,9 @@ CONTENT_TYPES = {
     "webp": "image/webp",
 }
 VIDEO_PREFIX = "video:"
-# ``{id}.mp4`` (the bytes), ``{id}_thumb.png`` or ``icon.png`` (the drawn placeholder).
-_VIDEO_NAME = re.compile(r"^(?:(?P<id>\d+)(?P<kind>\.mp4|_thumb\.png)|icon\.png)$")
+# ``{id}.mp4`` (the bytes), ``{id}_thumb.png``, ``{id}_thumb{n}.png`` (the n-th of its
+# thumbnails) or ``icon.png`` (the drawn placeholder).
+_VIDEO_NAME = re.compile(r"^(?:(?P<id>\d+)(?P<kind>\.mp4|_thumb\d*\.png)|icon\.png)$")
 # ``{hash}.{ext}``, or a size variant ``{hash}_s128x128.{ext}`` (served at the original size).
 _NAME = re.compile(r"^(?P<hash>[0-9a-f]{32})(?:_[a-z0-9]+)?\.(?P<ext>[a-z]+)$")
 
@@ -111,6 +112,11 @@ def video_picture_url(ctx: Ctx, video_id: str | None = None) -> str:
     return f"{base_url(ctx)}{MEDIA_PATH}/videos/{name}"
 
 
+def video_thumbnail_url(ctx: Ctx, video_id: str, frame: int) -> str:
+    """The ``frame``-th thumbnail of a video (``GET /{video_id}/thumbnails``): a placeholder PNG."""
+    return f"{base_url(ctx)}{MEDIA_PATH}/videos/{video_id}_thumb{frame}.png"
+
+
 def video_content_type(content: bytes) -> str:
     """The content type of a video file, from its container's leading bytes."""
     if content[4:8] in {b"ftyp", b"moov", b"mdat", b"wide", b"free"}:
@@ -145,7 +151,7 @@ def media_routes(sandbox: Sandbox) -> list[Route]:
     """``GET /_sandbox/media/{hash}.{ext}``: the uploaded bytes with their content type.
 
     ``GET /_sandbox/media/videos/{id}.mp4`` serves a video's bytes, and ``{id}_thumb.png``
-    (for a video the sandbox knows) or ``icon.png`` the placeholder picture.
+    or ``{id}_thumb{n}.png`` (for a video the sandbox knows) or ``icon.png`` the placeholder.
     """
 
     def missing() -> Response:
@@ -157,7 +163,7 @@ def media_routes(sandbox: Sandbox) -> list[Route]:
             return missing()
         if match["id"] is None:
             return Response(PLACEHOLDER_PNG, media_type="image/png")
-        if match["kind"] == "_thumb.png":
+        if match["kind"].startswith("_thumb"):
             record = sandbox.state.find(match["id"])
             if record is None or record.get("kind") != "advideo":
                 return missing()

@@ -23,6 +23,14 @@ INSTAGRAM_USER_ID = "17841400000000001"
 PIXEL_ID = "555000000000001"
 APP_ID = "1000000000000001"
 CUSTOM_AUDIENCE_IDS = ("23850000000000001", "23850000000000002")
+# The business owning every seeded ad account, Page and the pixel; the token's user in it.
+BUSINESS_ID = "1122334455667788"
+BUSINESS_USER_ID = "100000000000101"
+# An agency the owner shares those assets with (its client assets); the user works there too.
+AGENCY_ID = "1122334455667799"
+AGENCY_USER_ID = "100000000000102"
+# Account k's seeded custom conversion is CUSTOM_CONVERSION_BASE + k.
+CUSTOM_CONVERSION_BASE = 23860000000000000
 
 SEED_ACCOUNTS: tuple[dict[str, Any], ...] = (
     {
@@ -132,14 +140,17 @@ def _page_record(page_id: str, name: str, instagram_user_id: str) -> dict[str, A
         "instagram_user_id": instagram_user_id,
         "account_id": None,
         "tasks": list(_PAGE_TASKS),
+        "business_id": BUSINESS_ID,
     }
 
 
 def seed_records(tier: str, now: float, accounts: int | None = None) -> dict[str, dict[str, Any]]:
-    """The identity every fresh sandbox starts with: a user, its ad accounts, Pages, a pixel.
+    """The identity every fresh sandbox starts with: a user, its ad accounts, Pages, a pixel,
+    the business owning them all (the user its admin) and an agency they are shared with.
 
     ``accounts`` as in :func:`seed_accounts`; each account of a counted seed names its own
-    Page in ``promote_page_ids`` (what ``GET /act_X/promote_pages`` lists).
+    Page in ``promote_page_ids`` (what ``GET /act_X/promote_pages`` lists). Each account also
+    has a custom audience and a custom conversion (``CUSTOM_CONVERSION_BASE + k``).
     """
     seeded = seed_accounts(accounts)
     records: dict[str, dict[str, Any]] = {
@@ -149,11 +160,15 @@ def seed_records(tier: str, now: float, accounts: int | None = None) -> dict[str
         if seed.page_id not in records:
             name = "Sandbox Coffee Co." if k == 1 else f"Sandbox Coffee Co. {k}"
             records[seed.page_id] = _page_record(seed.page_id, name, seed.instagram_user_id)
+    records.update(_business_records(now))
     records[PIXEL_ID] = {
         "kind": "pixel",
         "id": PIXEL_ID,
         "name": "Sandbox Pixel",
         "account_id": None,
+        "business_id": BUSINESS_ID,
+        "created_time": now - 400 * 86400,
+        "last_fired_time": now - 3600,
     }
     for seed in seeded:
         act_id = f"act_{seed.account['account_id']}"
@@ -168,6 +183,7 @@ def seed_records(tier: str, now: float, accounts: int | None = None) -> dict[str
             "spend_cap": "0",
             "ads_api_access_tier": f"{tier}_access",
             "created_time": now - 400 * 86400,
+            "business_id": BUSINESS_ID,
         }
         if accounts is not None:
             records[act_id]["promote_page_ids"] = [seed.page_id]
@@ -178,8 +194,71 @@ def seed_records(tier: str, now: float, accounts: int | None = None) -> dict[str
             "name": _AUDIENCE_NAMES[index % 2],
             "account_id": seed.account["account_id"],
             "approximate_count_lower_bound": 12000 + 9000 * (index % 2),
+            "subtype": "WEBSITE",
+            "retention_days": 30 if index % 2 == 0 else 180,
+            "pixel_id": PIXEL_ID,
+            "created_time": now - 90 * 86400,
         }
+    for k, seed in enumerate(seeded, start=1):
+        conversion = _custom_conversion_record(str(CUSTOM_CONVERSION_BASE + k), seed, now)
+        records[conversion["id"]] = conversion
     return records
+
+
+def _business_records(now: float) -> dict[str, dict[str, Any]]:
+    """The owner business, an agency managing its assets, and the token's user in each."""
+    owner = _business(BUSINESS_ID, "Sandbox Coffee Co. Business", "RETAIL", now)
+    owner.update(primary_page_id=PAGE_ID, agency_ids=[AGENCY_ID])
+    agency = _business(AGENCY_ID, "Sandbox Media Agency", "ADVERTISING", now)
+    return {
+        BUSINESS_ID: owner,
+        AGENCY_ID: agency,
+        BUSINESS_USER_ID: _member(BUSINESS_USER_ID, BUSINESS_ID, "ADMIN"),
+        AGENCY_USER_ID: _member(AGENCY_USER_ID, AGENCY_ID, "EMPLOYEE"),
+    }
+
+
+def _business(business_id: str, name: str, vertical: str, now: float) -> dict[str, Any]:
+    return {
+        "kind": "business",
+        "id": business_id,
+        "name": name,
+        "account_id": None,
+        "created_time": now - 500 * 86400,
+        "vertical": vertical,
+        "verification_status": "verified",
+    }
+
+
+def _member(member_id: str, business_id: str, role: str) -> dict[str, Any]:
+    """The token's user as a member of a business (a BusinessUser has an id of its own)."""
+    return {
+        "kind": "businessuser",
+        "id": member_id,
+        "user_id": USER_ID,
+        "business_id": business_id,
+        "name": "Sandbox Marketer",
+        "email": "marketer@sandbox.example",
+        "role": role,
+        "account_id": None,
+    }
+
+
+def _custom_conversion_record(conversion_id: str, seed: SeedAccount, now: float) -> dict[str, Any]:
+    """A purchase conversion on the shared pixel: a thank-you page visit."""
+    rule = {"and": [{"event": {"eq": "Purchase"}}, {"URL": {"i_contains": "/thank-you"}}]}
+    return {
+        "kind": "customconversion",
+        "id": conversion_id,
+        "account_id": seed.account["account_id"],
+        "name": "Purchase (thank-you page)",
+        "custom_event_type": "PURCHASE",
+        "event_source_id": PIXEL_ID,
+        "rule": json.dumps(rule, separators=(",", ":")),
+        "default_conversion_value": 0,
+        "created_time": now - 60 * 86400,
+        "last_fired_time": now - 7200,
+    }
 
 
 class SandboxState:

@@ -20,6 +20,7 @@ from meta_agent.sandbox.nodes import (
     read_node,
     sdk_page,
 )
+from meta_agent.sandbox.routes.business import business_ref
 from meta_agent.sandbox.state import USER_ID
 
 USER_FIELDS = frozenset({"id", "name", "first_name", "last_name"})
@@ -61,15 +62,14 @@ def register(registry: Registry) -> None:
             edges={"adaccounts": Edge(get=_my_accounts), "accounts": Edge(get=_my_pages)},
         )
     )
-    registry.node(NodeType("page", "Page", PAGE_FIELDS, _render_page, ("id", "name")))
-    registry.node(NodeType("pixel", "AdsPixel", frozenset({"id", "name"}), _plain, ("id", "name")))
     registry.node(
         NodeType(
-            "customaudience",
-            "CustomAudience",
-            frozenset({"id", "name", "account_id", "approximate_count_lower_bound"}),
-            _plain,
-            ("id",),
+            "page",
+            "Page",
+            PAGE_FIELDS,
+            _render_page,
+            ("id", "name"),
+            references={"business": "business"},
         )
     )
     registry.node(
@@ -85,13 +85,10 @@ def register(registry: Registry) -> None:
                 "users": Edge(get=_account_users),
                 "activities": Edge(get=_activities),
             },
+            references={"business": "business"},
         )
     )
     registry.root("GET", "", _read_by_ids)
-
-
-def _plain(_: Ctx, record: Record) -> dict[str, Any]:
-    return {key: value for key, value in record.items() if key != "kind"}
 
 
 def _render_user(_: Ctx, record: Record) -> dict[str, Any]:
@@ -100,16 +97,19 @@ def _render_user(_: Ctx, record: Record) -> dict[str, Any]:
 
 
 def _render_page(ctx: Ctx, record: Record) -> dict[str, Any]:
-    return {
-        "id": record["id"],
-        "name": record["name"],
-        "category": record["category"],
-        "tasks": record["tasks"],
-        # A Page token is derived from, not equal to, the user's token; never echo the real one.
-        "access_token": f"sandbox-page-token-{record['id']}",
-        "instagram_business_account": {"id": record["instagram_user_id"]},
-        "link": f"https://www.facebook.com/{record['id']}",
-    }
+    return compact(
+        {
+            "id": record["id"],
+            "name": record["name"],
+            "category": record["category"],
+            "tasks": record["tasks"],
+            # A Page token is derived from, not equal to, the user's token; never echo the real one.
+            "access_token": f"sandbox-page-token-{record['id']}",
+            "instagram_business_account": {"id": record["instagram_user_id"]},
+            "link": f"https://www.facebook.com/{record['id']}",
+            "business": business_ref(ctx, record.get("business_id")),
+        }
+    )
 
 
 def render_account(ctx: Ctx, record: Record) -> dict[str, Any]:
@@ -132,6 +132,7 @@ def render_account(ctx: Ctx, record: Record) -> dict[str, Any]:
             "ads_api_access_tier": record["ads_api_access_tier"],
             "is_personal": 0,
             "capabilities": [],
+            "business": business_ref(ctx, record.get("business_id")),
         }
     )
 
