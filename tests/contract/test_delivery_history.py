@@ -11,6 +11,7 @@ import httpx2
 from meta_agent.sandbox import ManualClock, Sandbox, SandboxConfig, create_app
 from tests.conftest import INR_ACCOUNT, Graph
 from tests.contract.test_ads import make_ad, tree
+from tests.contract.test_creatives import make_creative
 from tests.contract.test_insights import rows
 
 DAY = 86_400.0
@@ -112,3 +113,22 @@ async def test_the_history_survives_a_state_save_and_load(
     async with httpx2.AsyncClient(transport=transport, base_url="http://sandbox.test") as other:
         assert (await other.put("/_sandbox/state", json=saved)).status_code == 200
         assert await daily(Graph(other), "2026-11-01", "2026-11-30") == expected
+
+
+async def test_a_new_creative_pauses_delivery_only_for_its_review(
+    graph: Graph, sandbox: Sandbox, clock: ManualClock
+) -> None:
+    """Switching the creative sends the ad back to review: its past days stay as they were."""
+    ids = await launched(graph, sandbox)
+    clock.advance(2 * DAY)
+    before = await daily(graph, "2026-11-01", "2026-11-30")
+    other = await make_creative(graph, sandbox, name="Second")
+    ad = ids["ads"][0]
+    switched = await graph.post(ad, creative=json.dumps({"creative_id": other}))
+    assert switched.status_code == 200, switched.text
+    assert len(sandbox.state.objects[ad]["review_history"]) == 2
+    clock.advance(DAY)
+    after = await daily(graph, "2026-11-01", "2026-11-30")
+    pause_day = before[-1]["date_start"]
+    assert [row for row in after if row["date_start"] < pause_day] == before[:-1]
+    assert after[-1]["date_start"] > pause_day  # delivering again once reviewed
