@@ -32,3 +32,12 @@ async def test_opt_in_breakdowns_go_async_and_answer_rows(
     assert len(list(sandbox.state.of_kind("report_run"))) == 1
     plain = params.model_copy(update={"breakdowns": ("publisher_platform",)})
     assert not agent.uses_async(plain)
+    frequency = InsightsParams.build(
+        level="campaign",
+        object_id=launched.campaign,
+        date_preset="last_7d",
+        fields=("impressions", "reach"),
+        breakdowns=("frequency_value",),
+    )
+    assert agent.uses_async(frequency)
+    assert sum(int(row.reach or 0) for row in await agent.get_insights(frequency)) > 0

@@ -36,7 +36,10 @@ async def sync_body(graph: Graph, breakdowns: str, path: str = INR_ACCOUNT) -> d
     return body
 
 
-@pytest.mark.parametrize("breakdowns", [DEVICES, AUDIENCE_HOURS])
+@pytest.mark.parametrize(
+    "breakdowns",
+    [DEVICES, AUDIENCE_HOURS, "frequency_value", "impression_device,publisher_platform"],
+)
 async def test_sync_answers_no_rows_and_no_error(
     graph: Graph, sandbox: Sandbox, breakdowns: str
 ) -> None:
@@ -141,3 +144,19 @@ async def test_quota_survives_a_state_reload(
     await client.put("/_sandbox/state", json=saved)
     refused = await graph.post(f"{INR_ACCOUNT}/insights", fields="impressions", breakdowns=DEVICES)
     assert error_of(refused)["code"] == 80000
+
+
+async def test_frequency_value_rows_add_up_and_match_their_bucket(
+    graph: Graph, sandbox: Sandbox
+) -> None:
+    """Opted in, frequency_value rows sum to the total; frequency grows with the bucket."""
+    sandbox.state.objects[INR_ACCOUNT]["breakdown_opt_in"] = True
+    seed_tree(sandbox, ads=2)
+    fields = "impressions,reach,frequency,spend"
+    (whole,) = await rows(graph, fields=fields)
+    found = await rows(graph, fields=fields, breakdowns="frequency_value")
+    assert [row["frequency_value"] for row in found][:3] == ["1", "2", "3"]
+    for name in ("impressions", "reach"):
+        assert sum(int(row[name]) for row in found) == int(whole[name]), name
+    ratios = [float(row["frequency"]) / int(row["frequency_value"]) for row in found[:3]]
+    assert ratios == pytest.approx([ratios[0]] * 3, rel=0.02)

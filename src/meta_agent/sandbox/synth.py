@@ -608,6 +608,16 @@ REGIONS = {
     "IN": ("Maharashtra", "Karnataka", "Tamil Nadu", "Delhi", "Uttar Pradesh", "Gujarat"),
     "GB": ("England", "Scotland", "Wales", "Northern Ireland"),
 }
+# ``frequency_value``: how many times each person saw the ad. The buckets and the shape (the
+# share of people falls by REPEAT_SHARE per extra view) are the sandbox's choice; a bucket's
+# impressions are its people times its frequency, and the row's reach is split in proportion
+# to impressions / frequency (FREQUENCY_OF), so a bucket's frequency is proportional to its
+# value (scaled so the buckets still add up to the row's own reach and impressions).
+REPEAT_SHARE = 0.3
+FREQUENCY_OF = {**{str(n): float(n) for n in range(1, 11)}, "11+": 13.0}
+FREQUENCIES = tuple(
+    (value, times * REPEAT_SHARE ** (times - 1), 1.0, 1.0) for value, times in FREQUENCY_OF.items()
+)
 HOURLY_DIMS = frozenset(
     {
         "hourly_stats_aggregated_by_advertiser_time_zone",
@@ -640,6 +650,8 @@ def dimension_values(dim: str, targeting: Record, parent: str, account: Record) 
         table = DEVICES if dim == "impression_device" else DEVICE_PLATFORMS
         kinds = set(targeting.get("device_platforms") or ["mobile", "desktop"])
         return [(name, s, c, m) for name, kind, s, c, m in table if kind in kinds]
+    if dim == "frequency_value":
+        return list(FREQUENCIES)
     return [(hour, weight / 100, 1.0, 1.0) for hour, weight in zip(HOURS, DIURNAL, strict=True)]
 
 

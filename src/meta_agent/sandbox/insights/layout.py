@@ -27,7 +27,14 @@ from meta_agent.sandbox.insights.values import IDENTITY, View, decimal_text, get
 from meta_agent.sandbox.nodes import Record, page
 from meta_agent.sandbox.params import Params
 from meta_agent.sandbox.rules.money import ZERO_DECIMAL
-from meta_agent.sandbox.synth import MODELLED_WINDOWS, Counts, Model, add_into, allocate
+from meta_agent.sandbox.synth import (
+    FREQUENCY_OF,
+    MODELLED_WINDOWS,
+    Counts,
+    Model,
+    add_into,
+    allocate,
+)
 
 
 @dataclass
@@ -217,7 +224,7 @@ class Report:
             reach += self.model.reach(ad, impressions, days)
         if HOURLY & set(dims):
             return [(counts, None) for counts in totals]
-        shares = allocate(reach, [counts.get("impressions", 0) for counts in totals])
+        shares = allocate(reach, _reach_weights(keys, totals, dims))
         return list(zip(totals, shares, strict=True))
 
     def _accumulate(
@@ -380,6 +387,17 @@ class LazyRows(Sequence[dict[str, Any]]):
         if not -self._length <= index < self._length:
             raise IndexError(index)
         return self._fetch(index % self._length)
+
+
+def _reach_weights(
+    keys: list[tuple[str, ...]], totals: list[Counts], dims: tuple[str, ...]
+) -> list[float]:
+    """How a row's reach splits over its segments: by impressions, per person for frequency."""
+    impressions = [float(counts.get("impressions", 0)) for counts in totals]
+    if "frequency_value" not in dims:
+        return impressions
+    position = dims.index("frequency_value")
+    return [n / FREQUENCY_OF[key[position]] for n, key in zip(impressions, keys, strict=True)]
 
 
 def _chain_for(chain: dict[str, Record], level: str) -> dict[str, Record]:
