@@ -271,7 +271,8 @@ class Model:
         starts = [ad.get("created_time"), adset.get("created_time"), adset.get("start_time")]
         starts += [campaign.get("created_time"), campaign.get("start_time")]
         ends = [adset.get("end_time"), campaign.get("stop_time")]
-        start = max([float("-inf"), *(float(value) for value in starts if value is not None)])
+        starts.append(self.account.get("created_time"))  # a floor for records without times
+        start = max([0.0, *(float(value) for value in starts if value is not None)])
         end = min([self.now, *(float(value) for value in ends if value is not None)])
         if end <= start:
             return []
