@@ -361,6 +361,7 @@ async def test_breakdown_rows_sum_exactly_to_the_total(
     graph: Graph, sandbox: Sandbox, breakdowns: str
 ) -> None:
     """For every breakdown, the rows' impressions, clicks, spend and reach sum to the total."""
+    sandbox.state.objects[INR_ACCOUNT]["breakdown_opt_in"] = True  # impression_device (§13.1)
     seed_tree(sandbox, ads=2)
     seed_tree(sandbox, ads=1, objective="OUTCOME_TRAFFIC")
     whole = await one(graph, fields=METRICS, date_preset="last_14d")

@@ -80,4 +80,9 @@ def age_sandbox(data_dir: Path, days: int) -> None:
         for key, value in record.items():
             if key.endswith(("_time", "_until")) and isinstance(value, int | float):
                 record[key] = value - shift
+        # The status and review histories (sandbox/history.py) decide when it delivered.
+        history = record.get("status_history", [])
+        record["status_history"] = [[since - shift, status] for since, status in history]
+        reviews = record.get("review_history", [])
+        record["review_history"] = [[low - shift, high - shift] for low, high in reviews]
     path.write_text(json.dumps(state))

@@ -91,12 +91,17 @@ BREAKDOWN_COMBINATIONS = frozenset(
     publisher_platform+platform_position publisher_platform+platform_position+impression_device
     publisher_platform+impression_device device_platform publisher_platform+device_platform
     hourly_stats_aggregated_by_advertiser_time_zone
-    hourly_stats_aggregated_by_audience_time_zone""".split()  # noqa: SIM905
+    hourly_stats_aggregated_by_audience_time_zone frequency_value""".split()  # noqa: SIM905
+)
+# Since 2026-08-03 these need an Ads Manager opt-in for synchronous reads; without it a sync
+# query answers no rows and no error, while async report runs still work (reference §13.1).
+OPT_IN_BREAKDOWNS = frozenset(
+    {"impression_device", "frequency_value", "hourly_stats_aggregated_by_audience_time_zone"}
 )
 # Typical segments per breakdown value (only for the size estimate).
 SEGMENTS = {
     "age": 6, "gender": 3, "country": 5, "region": 10, "publisher_platform": 4,
-    "platform_position": 6, "impression_device": 6, "device_platform": 3,
+    "platform_position": 6, "impression_device": 6, "device_platform": 3, "frequency_value": 11,
 }  # fmt: skip
 UNIQUE_FIELDS = ("reach", "frequency", "cpp")
 REPORT_FIELDS = (
@@ -309,8 +314,11 @@ class InsightsAgent:
         return rows
 
     def uses_async(self, params: InsightsParams) -> bool:
-        """Whether the query goes to an async report job (asked for, or estimated too big)."""
-        return params.async_ or estimate_rows(params) > self.sync_row_limit
+        """Whether the query goes to an async report job: asked for, estimated too big, or
+        using a breakdown that answers synchronously only on opted-in accounts."""
+        if params.async_ or OPT_IN_BREAKDOWNS & set(params.breakdowns):
+            return True
+        return estimate_rows(params) > self.sync_row_limit
 
     async def _fetch(self, params: InsightsParams) -> list[InsightsRow]:
         if self.uses_async(params):

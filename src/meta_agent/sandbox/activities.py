@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from meta_agent.sandbox.data.sdk import sdk_object
+from meta_agent.sandbox.history import note_write
 from meta_agent.sandbox.state import USER_ID
 
 if TYPE_CHECKING:
@@ -112,6 +113,9 @@ DEFAULT_FIELDS = (
 def recording(ctx: Ctx, record: Record | None) -> Iterator[None]:
     """Record the writes of the handler run inside: objects it creates, and ``record``'s changes.
 
+    Status and review changes also go into the record's own history (:mod:`..history`),
+    which decides when an object could deliver.
+
     Nothing is recorded when the handler fails (Meta logs only what it applied).
     """
     before = (
@@ -124,8 +128,10 @@ def recording(ctx: Ctx, record: Record | None) -> Iterator[None]:
         fresh = list(islice(reversed(ctx.state.objects.values()), added))[::-1]
         for item in fresh:
             if item.get("kind") in OBJECT_TYPES:
+                note_write(None, item, ctx.now())
                 _log(ctx, item, CREATE_EVENTS[item["kind"]], None)
     if before is not None and record is not None:
+        note_write(before, record, ctx.now())
         _log_changes(ctx, before, record)
 
 

@@ -85,6 +85,21 @@ def admin_routes(sb: Sandbox) -> list[BaseRoute]:
             }
         )
 
+    async def breakdown_opt_in(request: Request) -> Response:
+        # {"account_id": "act_X", "opted_in": true}: the Ads Manager opt-in (insights.optin).
+        try:
+            body = json.loads(await request.body() or b"{}")
+        except ValueError:
+            body = None
+        account = sb.state.find(str(body.get("account_id"))) if isinstance(body, dict) else None
+        if not isinstance(body, dict) or account is None or account.get("kind") != "adaccount":
+            return _bad_request(
+                'breakdown_opt_in: send {"account_id": "act_<id>", "opted_in": true}'
+            )
+        account["breakdown_opt_in"] = bool(body.get("opted_in", True))
+        sb.state.touch()
+        return JSONResponse({"account_id": account["id"], "opted_in": account["breakdown_opt_in"]})
+
     async def health(_: Request) -> Response:
         return JSONResponse({"status": "ok", "objects": len(sb.state.objects)})
 
@@ -96,6 +111,7 @@ def admin_routes(sb: Sandbox) -> list[BaseRoute]:
         Route("/_sandbox/requests", requests, methods=["GET"]),
         Route("/_sandbox/clock/advance", advance, methods=["POST"]),
         Route("/_sandbox/health", health, methods=["GET"]),
+        Route("/_sandbox/breakdown_opt_in", breakdown_opt_in, methods=["POST"]),
     ]
 
 

@@ -104,6 +104,25 @@ class SandboxConfig(BaseModel):
         ge=0,
         description="An async insights job estimated above this many rows fails with -3/1504045.",
     )
+    breakdown_opt_in_accounts: frozenset[str] = Field(
+        default=frozenset(),
+        description=(
+            "Ad accounts (act_<digits>, or '*' for all) opted in to the breakdowns that need it "
+            "since 2026-08-03 (impression_device, frequency_value, "
+            "hourly_stats_aggregated_by_audience_time_zone; reference §13.1). Seeded accounts "
+            "are not opted in; an account record's breakdown_opt_in (PUT /_sandbox/state or "
+            "POST /_sandbox/breakdown_opt_in) opts one in too."
+        ),
+    )
+    opt_in_report_runs_per_day: int = Field(
+        default=25,
+        ge=0,
+        description=(
+            "Async report runs per account and account-local day that use those breakdowns "
+            "without the opt-in; Meta states a daily quota without its figure, so this number "
+            "is the sandbox's choice. The next run fails with code 80000, subcode 2446079."
+        ),
+    )
     sync_insights_max_rows: int = Field(
         default=50_000,
         ge=0,

@@ -6,11 +6,12 @@ hold together the way Meta's do. The rules a client may rely on:
 
 - **Deterministic.** Every draw comes from blake2b over (config seed, object id, date, tag);
   the same state, seed and sandbox time give the same numbers, another seed gives others.
-- **Who spends.** An ad spends only while its effective status is ACTIVE *now* (no status
-  history is kept: pausing an ad hides its past delivery too), and only inside its delivery
-  window: from the latest of its own, its ad set's and its campaign's creation, the end of
-  its review and the scheduled start, until the earliest of now and the scheduled ends.
-  Partial first and last days spend the elapsed fraction of the day.
+- **Who spends.** An ad spends only while it, its ad set and its campaign were all ACTIVE
+  and it was not in review, as their status history says (:mod:`.history`): pausing stops
+  future spend and keeps the past. Within that, only inside its delivery window: from the
+  latest of its own, its ad set's and its campaign's creation and the scheduled starts,
+  until the earliest of now and the scheduled ends (schedules as they are now). Partial
+  days spend the fraction of the day the ad delivered in.
 - **How much.** The budget owner (a CBO campaign, else the ad set) spends its daily budget,
   or its lifetime budget spread evenly over the schedule, times a pacing of 82-100%. A CBO
   campaign splits its day across the ad sets delivering that day, an ad set across its
@@ -44,9 +45,9 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from meta_agent.sandbox.history import Interval, delivery_intervals
 from meta_agent.sandbox.rules.money import USD_RATE, ZERO_DECIMAL, minimums
 from meta_agent.sandbox.state import SandboxState
-from meta_agent.sandbox.status import effective_status
 
 Record = dict[str, Any]
 Counts = dict[str, int]
@@ -201,7 +202,7 @@ class Model:
         self.currency = str(account.get("currency") or "USD")
         self.windows: tuple[str, ...] = ()
         self._profiles: dict[str, Profile | None] = {}
-        self._spans: dict[str, tuple[float, float] | None] = {}
+        self._spans: dict[str, list[Interval]] = {}
         self._days: dict[date, tuple[float, float]] = {}
         self._shares: dict[tuple[str, date], dict[str, int]] = {}
         self._segments: dict[tuple[str, tuple[str, ...]], list[Segment]] = {}
@@ -256,40 +257,43 @@ class Model:
             frequency=1.05 + 0.3 * u[3],
         )
 
-    def span(self, ad: Record) -> tuple[float, float] | None:
-        """The instants the ad can deliver in, or None when it delivers nothing."""
+    def spans(self, ad: Record) -> list[Interval]:
+        """The instants the ad delivered in (sorted, disjoint; empty when it never did)."""
         if ad["id"] not in self._spans:
-            self._spans[ad["id"]] = self._build_span(ad)
+            self._spans[ad["id"]] = self._build_spans(ad)
         return self._spans[ad["id"]]
 
-    def _build_span(self, ad: Record) -> tuple[float, float] | None:
+    def _build_spans(self, ad: Record) -> list[Interval]:
         profile = self.profile(ad)
-        if profile is None or effective_status(self.state, ad, self.now) != "ACTIVE":
-            return None
+        if profile is None:
+            return []
         adset, campaign = profile.adset, profile.campaign
-        starts = [ad.get("created_time"), ad.get("review_until"), adset.get("created_time")]
-        starts += [adset.get("start_time"), campaign.get("created_time")]
-        starts.append(campaign.get("start_time"))
+        starts = [ad.get("created_time"), adset.get("created_time"), adset.get("start_time")]
+        starts += [campaign.get("created_time"), campaign.get("start_time")]
         ends = [adset.get("end_time"), campaign.get("stop_time")]
-        start = max(float(value) for value in starts if value is not None)
+        starts.append(self.account.get("created_time"))  # a floor for records without times
+        start = max([0.0, *(float(value) for value in starts if value is not None)])
         end = min([self.now, *(float(value) for value in ends if value is not None)])
-        return (start, end) if end > start else None
+        if end <= start:
+            return []
+        return delivery_intervals((campaign, adset, ad), (start, end))
+
+    def day_spans(self, ad: Record) -> list[tuple[date, date]]:
+        """First and last account-local day of each span the ad delivered in."""
+        return [(self.date_of(low), self.date_of(high - 1e-3)) for low, high in self.spans(ad)]
 
     def day_span(self, ad: Record) -> tuple[date, date] | None:
         """First and last account-local day on which the ad delivers."""
-        span = self.span(ad)
-        if span is None:
-            return None
-        return self.date_of(span[0]), self.date_of(span[1] - 1e-3)
+        days = self.day_spans(ad)
+        return (days[0][0], days[-1][1]) if days else None
 
     def fraction(self, ad: Record, day: date) -> float:
         """The share of ``day`` the ad spent delivering."""
-        span = self.span(ad)
-        if span is None:
+        spans = self.spans(ad)
+        if not spans:
             return 0.0
         start, end = self.day_bounds(day)
-        overlap = min(end, span[1]) - max(start, span[0])
-        return max(0.0, overlap / (end - start))
+        return _overlap(spans, start, end) / (end - start)
 
     # -- budgets ------------------------------------------------------------------------------
 
@@ -468,14 +472,14 @@ class Model:
         """The ad's segments on ``day``: hours outside its delivery that day get no share."""
         segments = self.segments(ad, dims)
         hourly = [index for index, dim in enumerate(dims) if dim in HOURLY_DIMS]
-        span = self.span(ad)
-        if not hourly or span is None or self.fraction(ad, day) >= 1:
+        spans = self.spans(ad)
+        if not hourly or not spans or self.fraction(ad, day) >= 1:
             return segments
         start = self.day_bounds(day)[0]
         out = []
         for segment in segments:
             low = start + 3600 * int(segment.key[hourly[0]][:2])
-            live = max(0.0, min(low + 3600, span[1]) - max(low, span[0])) / 3600
+            live = _overlap(spans, low, low + 3600) / 3600
             out.append(replace(segment, share=segment.share * live))
         return out
 
@@ -502,6 +506,11 @@ class Model:
                     )
             segments = grown
         return segments
+
+
+def _overlap(spans: Sequence[Interval], start: float, end: float) -> float:
+    """Seconds of ``[start, end)`` inside ``spans``."""
+    return sum(max(0.0, min(end, high) - max(start, low)) for low, high in spans)
 
 
 IMPRESSION_WEIGHTED = frozenset(
@@ -600,6 +609,16 @@ REGIONS = {
     "IN": ("Maharashtra", "Karnataka", "Tamil Nadu", "Delhi", "Uttar Pradesh", "Gujarat"),
     "GB": ("England", "Scotland", "Wales", "Northern Ireland"),
 }
+# ``frequency_value``: how many times each person saw the ad. The buckets and the shape (the
+# share of people falls by REPEAT_SHARE per extra view) are the sandbox's choice; a bucket's
+# impressions are its people times its frequency, and the row's reach is split in proportion
+# to impressions / frequency (FREQUENCY_OF), so a bucket's frequency is proportional to its
+# value (scaled so the buckets still add up to the row's own reach and impressions).
+REPEAT_SHARE = 0.3
+FREQUENCY_OF = {**{str(n): float(n) for n in range(1, 11)}, "11+": 13.0}
+FREQUENCIES = tuple(
+    (value, times * REPEAT_SHARE ** (times - 1), 1.0, 1.0) for value, times in FREQUENCY_OF.items()
+)
 HOURLY_DIMS = frozenset(
     {
         "hourly_stats_aggregated_by_advertiser_time_zone",
@@ -632,6 +651,8 @@ def dimension_values(dim: str, targeting: Record, parent: str, account: Record) 
         table = DEVICES if dim == "impression_device" else DEVICE_PLATFORMS
         kinds = set(targeting.get("device_platforms") or ["mobile", "desktop"])
         return [(name, s, c, m) for name, kind, s, c, m in table if kind in kinds]
+    if dim == "frequency_value":
+        return list(FREQUENCIES)
     return [(hour, weight / 100, 1.0, 1.0) for hour, weight in zip(HOURS, DIURNAL, strict=True)]
 
 

@@ -60,14 +60,14 @@ COMBINATIONS = frozenset(
         publisher_platform+platform_position publisher_platform+platform_position+impression_device
         publisher_platform+impression_device device_platform publisher_platform+device_platform
         hourly_stats_aggregated_by_advertiser_time_zone
-        hourly_stats_aggregated_by_audience_time_zone"""
+        hourly_stats_aggregated_by_audience_time_zone frequency_value"""
     )
 )
 # Nested dimensions are split after their parent, whatever order the caller listed them in.
 DIMENSION_ORDER = (
     *words(
         """age gender country region publisher_platform platform_position impression_device
-        device_platform"""
+        device_platform frequency_value"""
     ),
     *sorted(HOURLY),
 )

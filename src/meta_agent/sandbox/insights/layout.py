@@ -27,7 +27,14 @@ from meta_agent.sandbox.insights.values import IDENTITY, View, decimal_text, get
 from meta_agent.sandbox.nodes import Record, page
 from meta_agent.sandbox.params import Params
 from meta_agent.sandbox.rules.money import ZERO_DECIMAL
-from meta_agent.sandbox.synth import MODELLED_WINDOWS, Counts, Model, add_into, allocate
+from meta_agent.sandbox.synth import (
+    FREQUENCY_OF,
+    MODELLED_WINDOWS,
+    Counts,
+    Model,
+    add_into,
+    allocate,
+)
 
 
 @dataclass
@@ -109,6 +116,7 @@ class Report:
         # Bounded: a kept report is read page after page, and only neighbouring rows share
         # a group, so memory stays flat in the row count.
         self._groups: OrderedDict[tuple[int, int], Group] = OrderedDict()
+        self._ordered: list[dict[str, Any]] | None = None
 
     def __len__(self) -> int:
         return self.offsets[-1]
@@ -156,7 +164,8 @@ class Report:
         return [entity for entity in entities if entity.rows]
 
     def _runs(self, ads: list[Record]) -> list[tuple[int, int]]:
-        spans = sorted(span for ad in ads if (span := self.model.day_span(ad)) is not None)
+        # Every span of every ad: a paused stretch leaves buckets with no row, as on Meta.
+        spans = sorted(span for ad in ads for span in self.model.day_spans(ad))
         buckets = self.query.buckets
         if not self.query.contiguous:
             hits = [i for i, b in enumerate(buckets) if any(_overlaps(b, s) for s in spans)]
@@ -215,7 +224,7 @@ class Report:
             reach += self.model.reach(ad, impressions, days)
         if HOURLY & set(dims):
             return [(counts, None) for counts in totals]
-        shares = allocate(reach, [counts.get("impressions", 0) for counts in totals])
+        shares = allocate(reach, _reach_weights(keys, totals, dims))
         return list(zip(totals, shares, strict=True))
 
     def _accumulate(
@@ -293,7 +302,9 @@ class Report:
         """One page of rows with ``paging`` (and ``summary`` when asked)."""
         rows: Sequence[dict[str, Any]]
         if self.query.sort or self.query.metric_filters:
-            rows = self._materialized()
+            if self._ordered is None:  # kept: a report run's pages share one ordering
+                self._ordered = self._materialized()
+            rows = self._ordered
         else:
             rows = LazyRows(len(self), self.row)
         body = page(ctx, rows, lambda row: row)
@@ -312,9 +323,10 @@ class Report:
             view = View(self, entity, counts, reach)
             if self._passes(view):
                 views.append((row, view))
-        # Stable sorts, least significant key first, give the multi-key order.
+        # Stable sorts, least significant key first, give the multi-key order; ties keep
+        # the layout's order, so every page of one query sees the same ordering.
         for name, descending in reversed(self.query.sort):
-            views.sort(key=lambda pair: _sort_key(pair[1].value(name)), reverse=descending)
+            views.sort(key=lambda pair: _sort_key(_column(pair[0], name)), reverse=descending)
         return [row for row, _ in views]
 
     def _passes(self, view: View) -> bool:
@@ -377,6 +389,17 @@ class LazyRows(Sequence[dict[str, Any]]):
         return self._fetch(index % self._length)
 
 
+def _reach_weights(
+    keys: list[tuple[str, ...]], totals: list[Counts], dims: tuple[str, ...]
+) -> list[float]:
+    """How a row's reach splits over its segments: by impressions, per person for frequency."""
+    impressions = [float(counts.get("impressions", 0)) for counts in totals]
+    if "frequency_value" not in dims:
+        return impressions
+    position = dims.index("frequency_value")
+    return [n / FREQUENCY_OF[key[position]] for n, key in zip(impressions, keys, strict=True)]
+
+
 def _chain_for(chain: dict[str, Record], level: str) -> dict[str, Record]:
     keep = LEVELS[LEVELS.index(level) :]
     return {name: record for name, record in chain.items() if name in keep}
@@ -396,6 +419,15 @@ def _number(value: Any) -> float:
         return float(value)
     except (TypeError, ValueError):
         return 0.0
+
+
+def _column(row: dict[str, Any], name: str) -> Any:
+    """A row's value for a sort key: a field or breakdown, or ``actions:<type>``'s value."""
+    if not name.startswith("actions:"):
+        return row.get(name)
+    wanted = name.removeprefix("actions:")
+    entries = row.get("actions") or []
+    return next((e.get("value") for e in entries if e.get("action_type") == wanted), None)
 
 
 def _sort_key(value: Any) -> tuple[int, float, str]:

@@ -92,7 +92,7 @@ def parse_query(params: Params, level: str, today: date) -> Query:
         object_filters=tuple(f for f in filters if "." in f.field),
         metric_filters=tuple(f for f in filters if "." not in f.field and f.field != "action_type"),
         action_types=_action_types(filters),
-        sort=_sort(params),
+        sort=parse_sort(params, (*fields, *breakdowns)),
         summary=_summary(params, fields),
     )
 
@@ -169,16 +169,31 @@ def _action_types(filters: Iterable[Filter]) -> frozenset[str] | None:
     return None
 
 
-def _sort(params: Params) -> tuple[tuple[str, bool], ...]:
+def parse_sort(params: Params, columns: Sequence[str]) -> tuple[tuple[str, bool], ...]:
+    """``sort`` as (column, descending) keys, most significant first.
+
+    Meta's form is ``<field>_ascending`` or ``<field>_descending`` (a bare field sorts
+    ascending), on a field the request asks for or one of its breakdowns;
+    ``actions:<action_type>`` sorts by one entry of ``actions``.
+
+    Raises:
+        GraphError: a key on a column the query does not return (code 100, naming it).
+    """
     out: list[tuple[str, bool]] = []
     for item in params.list_("sort") or []:
-        name, _, direction = str(item).rpartition("_")
-        if direction not in {"ascending", "descending"} or name not in FIELDS:
+        text = str(item)
+        name, _, direction = text.rpartition("_")
+        if direction not in {"ascending", "descending"}:
+            name, direction = text, "ascending"
+        column = "actions" if name.startswith("actions:") else name
+        if column not in columns:
             raise invalid_param(
-                f"Invalid sort field: {item}",
+                f"Invalid sort field: {text}. Sort by a field the request asks for "
+                f"({', '.join(columns)}), as <field>_ascending or <field>_descending",
                 blame="sort",
-                user_msg="Sort by an insights field, e.g. spend_descending or "
-                "impressions_ascending.",
+                title="Invalid sort field",
+                user_msg=f"Add '{column}' to fields, or sort by one of the requested fields, "
+                "e.g. spend_descending.",
             )
         out.append((name, direction == "descending"))
     return tuple(out)

@@ -12,6 +12,7 @@ from meta_agent.sandbox.core import Ctx
 from meta_agent.sandbox.errors import GraphError
 from meta_agent.sandbox.insights.enums import LEVEL_OF_KIND, QUERY_PARAMS
 from meta_agent.sandbox.insights.layout import build_report
+from meta_agent.sandbox.insights.optin import check_run_quota, needs_opt_in
 from meta_agent.sandbox.insights.reports import (
     REPORT_RUN_DEFAULTS,
     REPORT_RUN_FIELDS,
@@ -43,6 +44,8 @@ def register(registry: Registry) -> None:
 def _sync(ctx: Ctx, node: Record) -> Any:
     check_known(ctx.params, QUERY_PARAMS, "AdsInsights")
     report = build_report(ctx, node, ctx.params, ctx.now())
+    if needs_opt_in(ctx.sb.config, report.model, report.query):
+        return {"data": []}  # what Meta answers: no rows, no error (reference §13.1)
     if len(report) > ctx.sb.config.sync_insights_max_rows:
         raise GraphError(
             message="Please reduce the amount of data you're asking for, then retry your request",
@@ -55,7 +58,11 @@ def _sync(ctx: Ctx, node: Record) -> Any:
 def _start(ctx: Ctx, node: Record) -> Any:
     check_known(ctx.params, QUERY_PARAMS, "AdsInsights")
     now = ctx.now()
-    record = new_run(ctx, node, build_report(ctx, node, ctx.params, now), now)
+    report = build_report(ctx, node, ctx.params, now)
+    record = new_run(ctx, node, report, now)
+    if needs_opt_in(ctx.sb.config, report.model, report.query):
+        check_run_quota(ctx.sb.config, ctx.state, report.model)
+        record["needs_opt_in"] = True  # counted against the account's daily quota
     ctx.state.add(record)
     return {"report_run_id": record["id"]}
 
