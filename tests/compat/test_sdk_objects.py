@@ -26,6 +26,7 @@ from types import ModuleType
 from typing import Any
 
 import pytest
+import requests
 from facebook_business.adobjects.abstractcrudobject import AbstractCrudObject
 from facebook_business.adobjects.abstractobject import AbstractObject
 from facebook_business.adobjects.adaccount import AdAccount
@@ -125,9 +126,9 @@ def edge_params(name: str, edge: str) -> dict[str, Any]:
 # -- instances ------------------------------------------------------------------------------
 
 
-# Types read as the rows of the edge that lists them (no node read, or none the sandbox
-# seeds): listed again on each version, so each version's read is its own.
-LISTED = frozenset({"AdActivity", "AdAccountUser", "AdsInsights", "BusinessUser", "VideoThumbnail"})
+# Types the SDK reads only as the rows of the edge that lists them (no api_get): listed again
+# on each version, with every SDK field, so each version's read is its own.
+LISTED = frozenset({"AdActivity", "AdAccountUser", "AdsInsights", "VideoThumbnail"})
 
 
 class Instances:
@@ -202,15 +203,17 @@ class Instances:
         )
 
     def _custom_audience(self) -> AbstractObject:
-        return self._listed_or_created(
+        account = self.account
+        params = {
+            "name": "SDK audience",
+            "subtype": "CUSTOM",
+            "customer_file_source": "USER_PROVIDED_ONLY",
+        }
+        return self._found(
             "CustomAudience",
-            self.account.get_custom_audiences,
-            self.account.create_custom_audience,
-            {
-                "name": "SDK audience",
-                "subtype": "CUSTOM",
-                "customer_file_source": "USER_PROVIDED_ONLY",
-            },
+            account.get_custom_audiences,
+            f"{INR_ACCOUNT}/customaudiences",
+            Creation(account.create_custom_audience, params),
         )
 
     # The ad hierarchy and media, created through the SDK.
@@ -319,69 +322,95 @@ class Instances:
 
     def _business_user(self) -> AbstractObject:
         user = User(fbid=USER_ID)
-        return _listed(user.get_business_users, "BusinessUser", "me/business_users")
+        return self._found("BusinessUser", user.get_business_users, "me/business_users")
 
     def _business(self) -> AbstractObject:
         user = User(fbid=USER_ID)
-        return _listed(user.get_businesses, "Business", "me/businesses")
+        return self._found("Business", user.get_businesses, "me/businesses")
 
-    # Types an account creates; listed first, else created through the SDK.
+    # Types an account creates: listed or seeded first, else created through the SDK.
     def _ad_label(self) -> AbstractObject:
-        return self._listed_or_created(
-            "AdLabel", self.account.get_ad_labels, self.account.create_ad_label, {"name": "SDK"}
+        account = self.account
+        return self._found(
+            "AdLabel",
+            account.get_ad_labels,
+            f"{INR_ACCOUNT}/adlabels",
+            Creation(account.create_ad_label, {"name": "SDK"}),
         )
 
     def _custom_conversion(self) -> AbstractObject:
-        return self._listed_or_created(
+        account = self.account
+        params = {
+            "name": "SDK purchase",
+            "event_source_id": PIXEL_ID,
+            "custom_event_type": "PURCHASE",
+            "rule": json.dumps({"url": {"i_contains": "thank-you"}}),
+        }
+        return self._found(
             "CustomConversion",
-            self.account.get_custom_conversions,
-            self.account.create_custom_conversion,
-            {
-                "name": "SDK purchase",
-                "event_source_id": PIXEL_ID,
-                "custom_event_type": "PURCHASE",
-                "rule": json.dumps({"url": {"i_contains": "thank-you"}}),
-            },
+            account.get_custom_conversions,
+            f"{INR_ACCOUNT}/customconversions",
+            Creation(account.create_custom_conversion, params),
         )
 
     def _ad_rule(self) -> AbstractObject:
-        return self._listed_or_created(
-            "AdRule",
-            self.account.get_ad_rules_library,
-            self.account.create_ad_rules_library,
-            {
-                "name": "SDK rule",
-                "evaluation_spec": {
-                    "evaluation_type": "SCHEDULE",
-                    "filters": [
-                        {"field": "entity_type", "value": "AD", "operator": "EQUAL"},
-                        {"field": "time_preset", "value": "LIFETIME", "operator": "EQUAL"},
-                        {"field": "impressions", "value": 100000, "operator": "GREATER_THAN"},
-                    ],
-                },
-                "execution_spec": {"execution_type": "PAUSE"},
-                "schedule_spec": {"schedule_type": "DAILY"},
+        account = self.account
+        params = {
+            "name": "SDK rule",
+            "evaluation_spec": {
+                "evaluation_type": "SCHEDULE",
+                "filters": [
+                    {"field": "entity_type", "value": "AD", "operator": "EQUAL"},
+                    {"field": "time_preset", "value": "LIFETIME", "operator": "EQUAL"},
+                    {"field": "impressions", "value": 100000, "operator": "GREATER_THAN"},
+                ],
             },
+            "execution_spec": {"execution_type": "PAUSE"},
+            "schedule_spec": {"schedule_type": "DAILY"},
+        }
+        return self._found(
+            "AdRule",
+            account.get_ad_rules_library,
+            f"{INR_ACCOUNT}/adrules_library",
+            Creation(account.create_ad_rules_library, params),
         )
 
-    def _listed_or_created(
-        self,
-        name: str,
-        lister: Callable[..., Cursor],
-        creator: Callable[..., AbstractObject],
-        params: dict[str, Any],
+    def _found(
+        self, name: str, lister: Callable[..., Cursor], where: str, creation: Creation | None = None
     ) -> AbstractObject:
-        listed = _first(lister(), name, lister.__name__)
+        """The first ``name`` the SDK lists, else one the sandbox holds (its admin listing),
+        else one created through the SDK; NoInstanceError saying which of them failed."""
+        listed = _first(lister(), name, where)
         if listed is not None:
             return listed
+        kind = name.lower()
+        seeded = requests.get(
+            f"{self.harness.server.url}/_sandbox/objects",
+            params={"kind": kind, "live": "true"},
+            timeout=10,
+        ).json()["data"]
+        if seeded:
+            return sdk_class(name)(seeded[0]["id"])
+        missing = f"GET /{where} is an empty page and /_sandbox/objects holds no {kind!r}"
+        if creation is None:
+            raise NoInstanceError(f"the sandbox serves no {name}: {missing}")
         try:
-            created = creator(params=params)
+            created = creation.create(params=creation.params)
         except FacebookRequestError as error:
             raise NoInstanceError(
-                f"the sandbox holds no {name} and refused to create one through the SDK's "
-                f"{creator.__name__}(): ({error.api_error_code()}) {error.api_error_message()}"
+                f"the sandbox serves no {name} ({missing}) and refused the SDK's "
+                f"{creation.create.__name__}(): ({error.api_error_code()}) "
+                f"{error.api_error_message()}"
             ) from error
         return sdk_class(name)(created["id"])
+
+
+@dataclass(frozen=True)
+class Creation:
+    """How the SDK creates a type: its ``create_*`` method and the parameters Meta requires."""
+
+    create: Callable[..., AbstractObject]
+    params: dict[str, Any]
 
 
 def _as_sdk_class(name: str, made: AbstractObject) -> AbstractObject:
