@@ -105,13 +105,14 @@ def render(rows: list[Row], versions: list[str]) -> str:
         lines.append("| " + " | ".join(cells) + " |")
     lines.append("")
     figures = ", ".join(f"{v} {totals[v][0]}/{totals[v][1]}" for v in versions)
-    measured = sum(row.missing is None for row in rows)
+    skipped = [f"- {row.name}: {row.missing}" for row in rows if row.missing is not None]
     lines.append(
         f"Checks passed (one read of every SDK field, plus one per edge): {figures}; "
-        f"{measured} of {len(rows)} types measured. Skipped, with the suite's reasons:"
+        f"{len(rows) - len(skipped)} of {len(rows)} types measured"
+        + (". Skipped, with the suite's reasons:" if skipped else ".")
     )
-    lines.append("")
-    lines += [f"- {row.name}: {row.missing}" for row in rows if row.missing is not None]
+    if skipped:
+        lines += ["", *skipped]
     return "\n".join(lines) + "\n"
 
 

@@ -102,8 +102,9 @@ def edge_readers(name: str) -> dict[str, str]:
 # -- what Meta requires on edges that refuse a bare read ----------------------------------
 
 
-def edge_params(name: str, edge: str) -> dict[str, Any]:
-    """The parameters Meta requires on an edge, as the SDK passes them (none for most)."""
+def edge_params(name: str, edge: str, labels: list[str]) -> dict[str, Any]:
+    """The parameters Meta requires on an edge, as the SDK passes them (none for most);
+    ``labels`` are ad label ids for the ``*bylabels`` edges (none while the sandbox has none)."""
     optimization = {"optimization_goal": "LINK_CLICKS", "targeting_spec": TARGETING}
     required: dict[tuple[str, str], dict[str, Any]] = {
         ("AdAccount", "delivery_estimate"): optimization,
@@ -118,6 +119,8 @@ def edge_params(name: str, edge: str) -> dict[str, Any]:
         ("AdCreative", "previews"): {"ad_format": "DESKTOP_FEED_STANDARD"},
     }
     params = dict(required.get((name, edge), {}))
+    if edge.endswith("bylabels") and labels:
+        params["ad_label_ids"] = labels
     if edge == "picture":
         params["redirect"] = False  # JSON, not the image bytes the SDK cannot parse
     return params
@@ -153,6 +156,13 @@ class Instances:
         if isinstance(made, NoInstanceError):
             raise made
         return made
+
+    def label_ids(self) -> list[str]:
+        """The ad label's id, for the edges that select by label; none if there is none."""
+        try:
+            return [self.id_of("AdLabel")]
+        except NoInstanceError:
+            return []
 
     def id_of(self, name: str) -> str:
         """The id of the instance of ``name``."""
@@ -501,14 +511,14 @@ def read_fields(instance: AbstractObject, name: str, result: Result) -> None:
     result.unexpected = set(body) - set(names)
 
 
-def read_edges(instance: AbstractObject, name: str, result: Result) -> None:
+def read_edges(instance: AbstractObject, name: str, result: Result, labels: list[str]) -> None:
     """Every ``get_<edge>()`` of the SDK class, with its first page."""
     readers = edge_readers(name)
     result.edges = len(readers)
     for edge, method in readers.items():
         try:
             # The SDK's edge readers load the first page before they return the cursor.
-            cursor = getattr(instance, method)(params=edge_params(name, edge))
+            cursor = getattr(instance, method)(params=edge_params(name, edge, labels))
         except FacebookError as error:
             result.edge_errors[edge] = _describe(error)
             continue
@@ -531,7 +541,7 @@ def measure(instances: Instances, name: str, version: str) -> Result:
     instance = on_current_version(instances.get(name), name)
     result = Result(name, version, fields=len(sdk_fields(name)))
     read_fields(instance, name, result)
-    read_edges(instance, name, result)
+    read_edges(instance, name, result, instances.label_ids())
     return result
 
 
