@@ -19,7 +19,7 @@ import re
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import cache
 from pathlib import Path
 from types import ModuleType
@@ -54,10 +54,17 @@ TABLE_SCRIPT = ROOT / "scripts" / "compat_table.py"
 SDK_OBJECTS: dict[str, Any] = json.loads(DATA_FILE.read_text())["objects"]
 
 
+# How far the suite moves the sandbox's clock (three days of delivery, and a little more).
+SIMULATED_DAYS = 4
+
+
 def live_versions(today: datetime | None = None) -> list[str]:
-    """The versions Meta serves for ads today: released, and not past their sunset."""
-    day = (today or datetime.now(UTC)).date()
-    return [v.name for v in versions.VERSIONS if v.released <= day and not v.is_sunset(day)]
+    """The versions Meta serves for ads on the day and on every day the suite's clock reaches:
+    released, and not past their sunset (a version in its last days is left out, since the
+    sandbox would serve its calls as the next version once its clock passed the sunset)."""
+    start = (today or datetime.now(UTC)).date()
+    end = start + timedelta(days=SIMULATED_DAYS)
+    return [v.name for v in versions.VERSIONS if v.released <= start and not v.is_sunset(end)]
 
 
 class NoInstanceError(Exception):
@@ -575,7 +582,10 @@ def test_sdk_reads_every_field_and_edge(instances: Instances, name: str, version
 def test_live_versions_follow_the_sunsets() -> None:
     """The versions the suite runs on are the ones Meta serves on the day."""
     assert live_versions(datetime(2026, 12, 3, tzinfo=UTC)) == ["v25.0", "v26.0", "v27.0"]
-    assert live_versions(datetime(2026, 11, 10, tzinfo=UTC))[0] == "v24.0"
+    assert live_versions(datetime(2026, 11, 6, tzinfo=UTC))[0] == "v24.0"
+    # v24.0's last days: the suite's clock would pass its sunset (2026-11-10).
+    assert live_versions(datetime(2026, 11, 8, tzinfo=UTC))[0] == "v25.0"
+    assert "v27.0" not in live_versions(datetime(2026, 11, 3, tzinfo=UTC))
 
 
 def _table_script() -> ModuleType:
