@@ -1,7 +1,7 @@
 """Every object type Meta's SDK describes, read through the SDK on every live version.
 
 For each type in ``sdk_fields.json`` the suite gets an instance from the sandbox (created
-through the SDK where the SDK creates one, else the seeded one), reads it with every field of
+through the SDK where the SDK creates one, else a listed or seeded one), reads it with every field of
 the SDK's ``Field`` class, and calls every ``get_<edge>()`` the SDK class defines, loading the
 cursor's first page. A type the sandbox cannot produce an instance of is skipped with the
 reason, so the suite covers it as soon as the sandbox serves it.
