@@ -284,6 +284,8 @@ def test_account_edges_through_the_sdk(sdk: Harness) -> None:
     audiences = list(account.get_custom_audiences(fields=["name"]))
     assert audiences
     assert all(a["name"] for a in audiences)
-    assert list(account.get_custom_conversions()) == []
+    conversions = list(account.get_custom_conversions(fields=["name"]))
+    assert conversions  # one seeded per account
+    assert all(c["name"] for c in conversions)
     assert [u["id"] for u in account.get_users()] == [User(fbid="me").api_get()["id"]]
-    assert list(User(fbid="me").get_business_users()) == []
+    assert len(list(User(fbid="me").get_business_users())) == 2  # admin of one, employee of one
