@@ -68,6 +68,19 @@ async def _launch_started(cluster: Cluster, request_id: str) -> str:
     raise AssertionError("the launch never started")
 
 
+async def _batch_held(live: LiveServer) -> None:
+    """Wait until the launch batch has reached the sandbox (its hold rule has fired): on a
+    busy machine the worker may take longer than any fixed sleep to send it."""
+    deadline = time.monotonic() + 60
+    async with httpx2.AsyncClient(base_url=live.url) as admin:
+        while time.monotonic() < deadline:
+            rules = (await admin.get("/_sandbox/faults")).json()["rules"]
+            if rules and rules[0]["fired"] >= 1:
+                return
+            await asyncio.sleep(0.05)
+    raise AssertionError("the launch batch never reached the sandbox")
+
+
 async def _until(live: LiveServer, counts: dict[str, int]) -> None:
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -108,7 +121,7 @@ async def test_a_restarted_agent_worker_carries_on_its_step(
     await _hold_launches(cluster_live)
     running = asyncio.create_task(front.execute(_request("dist-2")))
     await _launch_started(cluster, "dist-2")
-    await asyncio.sleep(0.5)
+    await _batch_held(cluster_live)  # killed while the sandbox holds the batch, not before
     cluster.kill("campaign-1")
     await _until(cluster_live, EXPECTED)  # the sandbox finishes the batch it was holding
     async with httpx2.AsyncClient(base_url=cluster_live.url) as admin:
