@@ -358,11 +358,13 @@ class InsightsAgent:
         date_preset: DatePreset | None = None,
         time_range: DateSpan | Mapping[str, Any] | None = None,
         result_action: str | None = None,
+        attribution_windows: Sequence[str] = (),
     ) -> PerformanceReport:
         """Summary, daily series, platform and age x gender breakdowns, recommendations.
 
         ``level`` is the object's own level (``campaign`` for a campaign id): every query
         runs at that level, so the summary is one object's totals, its reach included.
+        ``attribution_windows`` (``7d_click``...) adds each action counted in each window.
 
         Raises:
             RequestValidationError: bad dates (both, neither, or reversed).
@@ -370,6 +372,8 @@ class InsightsAgent:
         """
         dates: dict[str, Any] = {"date_preset": date_preset, "time_range": time_range}
         base: dict[str, Any] = {"object_id": object_id, "level": level, "fields": REPORT_FIELDS}
+        if attribution_windows:
+            base["action_attribution_windows"] = tuple(attribution_windows)
         totals, daily, platforms, people = await asyncio.gather(
             self.get_insights(InsightsParams.build(**base, **dates)),
             self.get_insights(InsightsParams.build(**base, **dates, time_increment=1)),

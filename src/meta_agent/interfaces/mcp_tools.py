@@ -19,7 +19,8 @@ from mcp.types import CallToolResult, TextContent
 from pydantic import BaseModel, ConfigDict, Field
 
 from meta_agent.agents.insights import DatePreset, DateSpan
-from meta_agent.agents.report import Level, PerformanceReport
+from meta_agent.agents.report import Level
+from meta_agent.agents.reporting.builder import MarketerReport
 from meta_agent.errors import RequestValidationError
 from meta_agent.interfaces.http.auth import READ, RESUME, ROLLBACK
 from meta_agent.interfaces.mcp_auth import (
@@ -401,13 +402,16 @@ class MetaAgentTools:
             str | None,
             Field(description="The action that counts as a result, e.g. 'purchase' or 'lead'."),
         ] = None,
-    ) -> PerformanceReport:
+    ) -> MarketerReport:
         """Summarise how a campaign, ad set, ad or account performed, with recommendations.
 
         Read-only. Returns totals (spend, impressions, reach, clicks, CTR, CPC, CPM, results,
-        cost per result, ROAS), a daily series, platform and age x gender breakdowns, and
-        recommendations (low CTR, fatigue, pacing...). Money is exact: ``spend`` in minor
-        units, ratios as decimal strings. Costs: four or five insights queries.
+        cost per result, ROAS), a daily series, platform, placement and age x gender
+        breakdowns, rows per campaign / ad set / ad / creative, pacing against the budget,
+        the previous period with each change, the attribution setting, and recommendations
+        (low CTR, fatigue, pacing...); ``note`` says in words when there was no delivery or
+        too little data to advise. ``synthetic`` is true for sandbox data. Money is exact:
+        ``spend`` in minor units, ratios as decimal strings. Costs: about a dozen queries.
         """
         principal = self.access.principal()
         require_action(principal, "performance_report")
