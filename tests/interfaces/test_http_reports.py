@@ -63,6 +63,7 @@ async def test_format_html_answers_the_page(http: httpx2.AsyncClient, launched: 
     assert {"table-adset", "table-ad", "table-creative", "table-placements"} <= set(page.tables)
     assert "synthetic" in page.ids
     assert len(page.column("table-ad", "Spend")) == 4
+    assert [src[:15] for src in page.links] == ["data:image/png;"]  # the one creative, inlined
 
 
 async def test_an_unknown_object_is_a_404(http: httpx2.AsyncClient) -> None:

@@ -99,6 +99,8 @@ def test_html_page_has_every_efficiency_table_and_says_synthetic(
     total = Decimal(model["summary"]["spend_major"])
     assert abs(sum(spends) - total) <= Decimal("0.01") * len(spends)
     assert page.column("table-previous", "Figure")[0] == "Spend"
+    # The persisted sandbox keeps no image bytes between runs: no thumbnail, and no link.
+    assert len(page.column("table-creative", "Name")) == len(model["rows"]["creative"]) > 0
     assert page.scripts == 0
     assert not [link for link in page.links if link.startswith(("http:", "https:"))]
 

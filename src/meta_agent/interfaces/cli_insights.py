@@ -259,7 +259,7 @@ def report(
         dates = dates_of(date_preset, since, until)
         async with open_service(config) as service:
             with busy("Building the report…", enabled=fmt == "table" or out_file is not None):
-                return await request.build(service, dates)
+                return await request.build(service, dates, for_html=fmt == "html")
 
     built = run_async(work, as_json=fmt == "json")
     write_report(built, fmt, out_file)
@@ -308,7 +308,7 @@ async def _scheduled(
         await check_webhook(sender, webhook)
         dates = {"date_preset": PRESETS[cadence]}
         plan = Schedule(
-            build=lambda: request.build(service, dates),
+            build=lambda: request.build(service, dates, for_html=True),
             cadence=cadence,  # type: ignore[arg-type]  # a Cadence value
             folder=folder,
             render_html=render_html,

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, cast
 from meta_agent.agents.reporting.accounts import AccountsReport
 from meta_agent.agents.reporting.builder import MarketerReport
 from meta_agent.errors import RequestValidationError
+from meta_agent.interfaces.report_thumbnails import inline_thumbnails
 
 if TYPE_CHECKING:
     from meta_agent.agents.report import Level
@@ -53,8 +54,10 @@ class ReportRequest:
                 )
         return listed
 
-    async def build(self, service: MetaAgentService, dates: Mapping[str, Any]) -> AnyReport:
-        """The report asked for, over ``dates``.
+    async def build(
+        self, service: MetaAgentService, dates: Mapping[str, Any], *, for_html: bool = False
+    ) -> AnyReport:
+        """The report asked for, over ``dates`` (``for_html``: thumbnails embedded).
 
         Raises:
             RequestValidationError: a bad option, named.
@@ -69,10 +72,11 @@ class ReportRequest:
                 "--rate and --convert-to are for a report across accounts ('all' or act_1,act_2)",
                 field="convert_to",
             )
-        return await service.report(
+        report = await service.report(
             self.target,
             cast("Level | None", self.level),
             result_action=self.result_action,
             attribution_windows=self.windows,
             **dates,
         )
+        return await inline_thumbnails(service, report) if for_html else report

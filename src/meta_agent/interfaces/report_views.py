@@ -28,6 +28,7 @@ FIGURE_LABELS = {
     "cpm": "CPM", "frequency": "Frequency", "cost_per_result": "Cost per result", "roas": "ROAS",
 }  # fmt: skip
 Cell = Callable[[Metrics], str]
+COUNTS = frozenset({"impressions", "reach", "clicks", "results"})
 
 
 EFFICIENCY: tuple[tuple[str, Cell], ...] = (
@@ -80,16 +81,19 @@ def change_cells(report: MarketerReport) -> list[list[str]]:
     """Each compared figure: label, now, before, change, change %."""
     if report.previous is None:
         return []
-    return [
-        [
-            FIGURE_LABELS.get(c.figure, c.figure),
-            number(c.current),
-            number(c.previous),
-            number(c.change),
-            "-" if c.percent is None else f"{number(c.percent, 1)}%",
-        ]
-        for c in report.previous.changes
-    ]
+    rows = []
+    for c in report.previous.changes:
+        places = 0 if c.figure in COUNTS else 2
+        rows.append(
+            [
+                FIGURE_LABELS.get(c.figure, c.figure),
+                number(c.current, places),
+                number(c.previous, places),
+                number(c.change, places),
+                "-" if c.percent is None else f"{number(c.percent, 1)}%",
+            ]
+        )
+    return rows
 
 
 def previous_title(previous: Comparison) -> str:

@@ -19,6 +19,7 @@ from meta_agent.interfaces.http.schemas import (
     error_responses,
 )
 from meta_agent.interfaces.report_html import render_html
+from meta_agent.interfaces.report_thumbnails import inline_thumbnails
 from meta_agent.observability.metrics import exposition
 from meta_agent.service.health import HealthReport
 
@@ -98,7 +99,7 @@ async def report(
     }
     result = await state.service.report(object_id, level, **options)
     if output_format == "html":
-        return HTMLResponse(render_html(result))
+        return HTMLResponse(render_html(await inline_thumbnails(state.service, result)))
     return JSONResponse(result.model_dump(mode="json"))
 
 
