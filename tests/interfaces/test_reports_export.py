@@ -6,7 +6,7 @@ from __future__ import annotations
 import csv
 import json
 import sys
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from html.parser import HTMLParser
 from pathlib import Path
@@ -17,12 +17,15 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from meta_agent.interfaces.cli_common import open_service
 from meta_agent.interfaces.http.webhooks import (
     SIGNATURE_HEADER,
     TIMESTAMP_HEADER,
     verify_signature,
 )
-from meta_agent.interfaces.report_schedule import STATE_FILE
+from meta_agent.interfaces.report_html import render_html
+from meta_agent.interfaces.report_request import ReportRequest
+from meta_agent.interfaces.report_schedule import PRESETS, STATE_FILE, Cadence, Schedule
 from tests.conftest import LiveServer
 from tests.interfaces.conftest import invoke, json_of
 from tests.interfaces.test_insights_report import INR_ACCOUNT, campaign_id  # noqa: F401
@@ -258,3 +261,38 @@ def test_insights_of_no_delivery_say_so(campaign_id: str) -> None:  # noqa: F811
     result = invoke("insights", campaign_id, "--since", "2025-01-01", "--until", "2025-01-07")
     assert result.exit_code == 0, result.output
     assert "No delivery" in result.stdout
+
+
+async def test_a_restarted_schedule_runs_only_when_due(
+    campaign_id: str,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    """Restarted the same day, a daily schedule waits for midnight, then runs for the new day;
+    a weekly one is not due again for seven days."""
+    clock = [datetime(2026, 12, 3, 9, 0, tzinfo=UTC)]
+    slept: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        clock[0] += timedelta(seconds=seconds)
+
+    async with open_service(None, announce=False) as service:
+        request = ReportRequest(campaign_id)
+
+        def plan(cadence: Cadence) -> Schedule:
+            return Schedule(
+                build=lambda: request.build(service, {"date_preset": PRESETS[cadence]}),
+                cadence=cadence,
+                folder=tmp_path / cadence,
+                render_html=render_html,
+            )
+
+        assert await plan("daily").run(now=lambda: clock[0], sleep=sleep, runs=1) == 1
+        assert await plan("daily").run(now=lambda: clock[0], sleep=sleep, runs=1) == 1
+        assert slept == [15 * 3600]
+        state = json.loads((tmp_path / "daily" / STATE_FILE).read_text())
+        assert [entry["day"] for entry in state["runs"]] == ["2026-12-03", "2026-12-04"]
+        weekly = plan("weekly")
+        await weekly.run_once(date(2026, 12, 1))
+        assert not weekly.due(date(2026, 12, 7))
+        assert weekly.due(date(2026, 12, 8))
