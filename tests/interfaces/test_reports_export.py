@@ -23,7 +23,7 @@ from meta_agent.interfaces.http.webhooks import (
     TIMESTAMP_HEADER,
     verify_signature,
 )
-from meta_agent.interfaces.report_html import render_html
+from meta_agent.interfaces.report_html import render_any_html
 from meta_agent.interfaces.report_request import ReportRequest
 from meta_agent.interfaces.report_schedule import PRESETS, STATE_FILE, Cadence, Schedule
 from tests.conftest import LiveServer
@@ -177,7 +177,10 @@ def test_csv_needs_a_folder(campaign_id: str) -> None:  # noqa: F811
     assert "--out DIR" in result.output
 
 
-def test_across_accounts_keeps_currencies_apart(campaign_id: str) -> None:  # noqa: F811
+def test_across_accounts_keeps_currencies_apart(
+    campaign_id: str,  # noqa: F811
+    tmp_path: Path,
+) -> None:
     """report all: a row per account, a total per currency, a converted total only at a
     stated rate (a missing rate is a usage error naming it)."""
     report = json_of(invoke("report", "all", "--json"))
@@ -195,6 +198,12 @@ def test_across_accounts_keeps_currencies_apart(campaign_id: str) -> None:  # no
     assert table.exit_code == 0, table.output
     assert "never added across currencies" in table.stdout
     assert "Synthetic data" in table.stdout
+    page = tmp_path / "accounts.html"
+    assert invoke("report", "all", "--format", "html", "--out", str(page)).exit_code == 0
+    parsed = Page(page.read_text())
+    assert set(parsed.column("table-currencies", "Currency")) == currencies
+    assert len(parsed.column("table-accounts", "Account")) == len(report["accounts"])
+    assert "synthetic" in parsed.ids
 
 
 def test_a_scheduled_report_runs_once_a_day_and_remembers(
@@ -284,7 +293,7 @@ async def test_a_restarted_schedule_runs_only_when_due(
                 build=lambda: request.build(service, {"date_preset": PRESETS[cadence]}),
                 cadence=cadence,
                 folder=tmp_path / cadence,
-                render_html=render_html,
+                render_html=render_any_html,
             )
 
         assert await plan("daily").run(now=lambda: clock[0], sleep=sleep, runs=1) == 1

@@ -36,6 +36,7 @@ from meta_agent.agents.report import (
     segments,
     summarize,
 )
+from meta_agent.agents.reporting.pacing import budget_of
 from meta_agent.agents.validation import validate
 from meta_agent.cache.base import Cache
 from meta_agent.errors import ApiError, RequestValidationError
@@ -439,20 +440,5 @@ class InsightsAgent:
 
     async def _daily_budget(self, object_id: str, level: Level, currency: str) -> Money | None:
         """The daily budget behind the object: its own, or its ad sets' summed (ABO campaigns)."""
-        if level == "adset":
-            adset = await self.graph.adsets.get(object_id, ["id", "daily_budget"])
-            return _money(adset.daily_budget, currency)
-        if level != "campaign":
-            return None
-        campaign = await self.graph.campaigns.get(object_id, ["id", "daily_budget"])
-        if campaign.daily_budget:
-            return _money(campaign.daily_budget, currency)
-        adsets = await self.graph.adsets.list_for_campaign(
-            object_id, fields=["id", "daily_budget", "effective_status"]
-        ).collect()
-        budgets = [a.daily_budget or 0 for a in adsets if a.effective_status == "ACTIVE"]
-        return _money(sum(budgets), currency) if any(budgets) else None
-
-
-def _money(minor: int | None, currency: str) -> Money | None:
-    return None if not minor else Money(amount_minor=minor, currency=currency)
+        budget = await budget_of(self.graph, object_id, level, currency)
+        return budget.amount if budget is not None and budget.kind == "daily" else None

@@ -297,7 +297,7 @@ async def _scheduled(
     config: Path | None,
 ) -> None:
     from meta_agent.interfaces.http.webhooks import WebhookSender
-    from meta_agent.interfaces.report_html import render_html
+    from meta_agent.interfaces.report_html import render_any_html
     from meta_agent.interfaces.report_schedule import PRESETS, Schedule, check_webhook
 
     if folder is None:
@@ -311,7 +311,7 @@ async def _scheduled(
             build=lambda: request.build(service, dates, for_html=True),
             cadence=cadence,  # type: ignore[arg-type]  # a Cadence value
             folder=folder,
-            render_html=render_html,
+            render_html=render_any_html,
             sender=sender,
             webhook=webhook,
         )
@@ -359,15 +359,12 @@ def views_of(built: AnyReport) -> list[Any]:
 
 def report_text(built: AnyReport, fmt: str) -> str:
     """``built`` as plain-text tables, JSON or the HTML page."""
-    from meta_agent.agents.reporting.accounts import AccountsReport
-    from meta_agent.interfaces.report_html import render_html
+    from meta_agent.interfaces.report_html import render_any_html
 
     if fmt == "json":
         return json.dumps(built.model_dump(mode="json"), indent=2) + "\n"
     if fmt == "html":
-        if isinstance(built, AccountsReport):
-            fail(RequestValidationError("--format html is for one object's report", field="format"))
-        return render_html(built)
+        return render_any_html(built)
     buffer = io.StringIO()
     console = Console(file=buffer, width=160, color_system=None)
     for view in views_of(built):

@@ -12,6 +12,7 @@ import html
 from collections.abc import Sequence
 
 from meta_agent.agents.report import Segment
+from meta_agent.agents.reporting.accounts import AccountsReport
 from meta_agent.agents.reporting.builder import MarketerReport
 from meta_agent.agents.reporting.levels import LevelRow
 from meta_agent.interfaces.report_views import (
@@ -20,6 +21,7 @@ from meta_agent.interfaces.report_views import (
     SYNTHETIC_NOTICE,
     attribution_line,
     change_cells,
+    converted_line,
     efficiency_cells,
     pacing_lines,
     previous_title,
@@ -120,3 +122,31 @@ def _table(
 
 def _cell(numeric: bool, content: str) -> str:
     return f'<td class="n">{content}</td>' if numeric else f"<td>{content}</td>"
+
+
+def accounts_sections(report: AccountsReport) -> list[str]:
+    """The accounts report's tables: per account, per currency, and the converted total."""
+    banner = (
+        f'<p class="notice" id="synthetic">{_e(SYNTHETIC_NOTICE)}</p>' if report.synthetic else ""
+    )
+    efficiency = [label for label, _ in EFFICIENCY]
+    accounts = [
+        [a.account_id, a.name, a.currency, *efficiency_cells(a.metrics)] for a in report.accounts
+    ]
+    currencies = [
+        [c.currency, str(c.accounts), *efficiency_cells(c.metrics)] for c in report.currencies
+    ]
+    parts = [
+        banner,
+        "<h2>Accounts</h2>",
+        _table(
+            "table-accounts", ("Account", "Name", "Currency", *efficiency), accounts, text_columns=3
+        ),
+        "<h2>Totals per currency (never added across currencies)</h2>",
+        _table(
+            "table-currencies", ("Currency", "Accounts", *efficiency), currencies, text_columns=1
+        ),
+    ]
+    if report.converted is not None:
+        parts.append(f'<p class="note" id="converted">{_e(converted_line(report.converted))}</p>')
+    return parts

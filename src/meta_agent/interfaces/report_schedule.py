@@ -61,7 +61,7 @@ class Schedule:
     build: Build
     cadence: Cadence
     folder: Path
-    render_html: Callable[[MarketerReport], str]
+    render_html: Callable[[AnyReport], str]
     sender: WebhookSender | None = None
     webhook: str | None = None
 
@@ -142,13 +142,12 @@ def _seconds_to_next_day(moment: datetime) -> float:
 
 
 def write_bundle(
-    report: AnyReport, folder: Path, render_html: Callable[[MarketerReport], str]
+    report: AnyReport, folder: Path, render_html: Callable[[AnyReport], str]
 ) -> list[Path]:
-    """The HTML page (one object's report), the JSON and one CSV per table, in ``folder``."""
+    """The HTML page, the JSON and one CSV per table, in ``folder``."""
     files = write_tables(tables_of(report), folder, "csv")
     files.append(write_text(folder / "report.json", report_json(report)))
-    if isinstance(report, MarketerReport):
-        files.append(write_text(folder / "report.html", render_html(report)))
+    files.append(write_text(folder / "report.html", render_html(report)))
     return files
 
 

@@ -13,7 +13,7 @@ from rich.table import Table
 from rich.text import Text
 
 from meta_agent.agents.report import Metrics, Segment
-from meta_agent.agents.reporting.accounts import AccountsReport
+from meta_agent.agents.reporting.accounts import AccountsReport, Converted
 from meta_agent.agents.reporting.builder import MarketerReport
 from meta_agent.agents.reporting.levels import LevelRow
 from meta_agent.agents.reporting.pacing import Pacing
@@ -193,12 +193,14 @@ def accounts_views(report: AccountsReport) -> list[RenderableType]:
         add_row(totals, group.currency, str(group.accounts), *efficiency_cells(group.metrics))
     views += [accounts, totals]
     if report.converted is not None:
-        c = report.converted
-        rates = ", ".join(f"1 {k} = {v} {c.currency}" for k, v in c.rates.items()) or "none"
-        views.append(
-            Text(
-                f"Converted at stated rates ({rates}): spend {money(c.spend.major, c.currency)}, "
-                f"conversion value {money(c.revenue.major, c.currency)}."
-            )
-        )
+        views.append(Text(converted_line(report.converted)))
     return views
+
+
+def converted_line(c: Converted) -> str:
+    """The converted total in words, with the rates it used."""
+    rates = ", ".join(f"1 {k} = {v} {c.currency}" for k, v in c.rates.items()) or "none"
+    return (
+        f"Converted at stated rates ({rates}): spend {money(c.spend.major, c.currency)}, "
+        f"conversion value {money(c.revenue.major, c.currency)}."
+    )

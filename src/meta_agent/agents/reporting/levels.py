@@ -7,6 +7,7 @@ level: their rows are the ad rows grouped by the creative each ad shows.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Sequence
 from typing import Literal
 
@@ -15,7 +16,7 @@ from pydantic import BaseModel, ConfigDict
 from meta_agent.agents.report import Level, Metrics
 from meta_agent.errors import ApiError, NotFoundError
 from meta_agent.graph.client import GraphClient
-from meta_agent.graph.models import InsightsRow
+from meta_agent.graph.models import AdCreative, InsightsRow
 
 RowLevel = Literal["campaign", "adset", "ad", "creative"]
 # The insights levels below each object's own, shallowest first.
@@ -76,28 +77,33 @@ async def creative_rows(
     graph: GraphClient, ad_rows: Sequence[InsightsRow], metrics: MetricsOf
 ) -> list[LevelRow]:
     """The ad rows grouped by the creative each ad shows, with its thumbnail."""
+    by_ad: dict[str, list[InsightsRow]] = {}
+    for row in ad_rows:
+        by_ad.setdefault(_field(row, "ad_id") or "unknown", []).append(row)
+    ads = await asyncio.gather(
+        *(graph.ads.get(ad_id, ["id", "creative{id,name,thumbnail_url}"]) for ad_id in by_ad)
+    )
     groups: dict[str, list[InsightsRow]] = {}
-    names: dict[str, tuple[str, str | None]] = {}
-    for ad_id in dict.fromkeys(_field(row, "ad_id") for row in ad_rows):
-        if ad_id is None:
-            continue
-        ad = await graph.ads.get(ad_id, ["id", "creative{id,name,thumbnail_url}"])
-        creative = ad.creative
-        key = creative.id if creative and creative.id else f"ad {ad_id}"
-        names[key] = (creative.name or key, creative.thumbnail_url) if creative else (key, None)
-        groups.setdefault(key, []).extend(r for r in ad_rows if _field(r, "ad_id") == ad_id)
-    built = [
-        LevelRow(
-            level="creative",
-            id=key,
-            name=names[key][0],
-            thumbnail_url=names[key][1],
-            metrics=metrics(group),
-            attribution_setting=_field(group[0], "attribution_setting"),
-        )
-        for key, group in groups.items()
-    ]
+    shown: dict[str, AdCreative | None] = {}
+    for ad_id, ad in zip(by_ad, ads, strict=True):
+        key = ad.creative.id if ad.creative and ad.creative.id else f"ad {ad_id}"
+        shown[key] = ad.creative
+        groups.setdefault(key, []).extend(by_ad[ad_id])
+    built = [_creative_row(key, shown[key], group, metrics) for key, group in groups.items()]
     return _biggest_first(built)
+
+
+def _creative_row(
+    key: str, creative: AdCreative | None, rows: list[InsightsRow], metrics: MetricsOf
+) -> LevelRow:
+    return LevelRow(
+        level="creative",
+        id=key,
+        name=(creative.name if creative else None) or key,
+        thumbnail_url=creative.thumbnail_url if creative else None,
+        metrics=metrics(rows),
+        attribution_setting=_field(rows[0], "attribution_setting"),
+    )
 
 
 async def object_level(graph: GraphClient, object_id: str) -> Level:
