@@ -27,8 +27,9 @@ from meta_agent.interfaces.report_html import render_any_html
 from meta_agent.interfaces.report_request import ReportRequest
 from meta_agent.interfaces.report_schedule import PRESETS, STATE_FILE, Cadence, Schedule
 from tests.conftest import LiveServer
-from tests.interfaces.conftest import invoke, json_of
+from tests.interfaces.conftest import invoke, json_of, write_request
 from tests.interfaces.test_insights_report import INR_ACCOUNT, campaign_id  # noqa: F401
+from tests.interfaces.test_run import _small_request
 
 SYNTHETIC = "sandbox (synthetic)"
 
@@ -305,3 +306,20 @@ async def test_a_restarted_schedule_runs_only_when_due(
         await weekly.run_once(date(2026, 12, 1))
         assert not weekly.due(date(2026, 12, 7))
         assert weekly.due(date(2026, 12, 8))
+
+
+def test_a_report_without_delivery_says_so_in_words(tmp_path: Path) -> None:
+    """A paused campaign: the table and the page say there was no delivery, advise nothing."""
+    request = _small_request("idle")
+    created = invoke("run", str(write_request(tmp_path, request)), "--json")
+    assert created.exit_code == 0, created.output
+    campaign = str(json_of(created)["result"]["campaign"]["id"])
+    shown = invoke("report", campaign)
+    assert shown.exit_code == 0, shown.output
+    assert "No delivery in this period" in shown.stdout
+    assert "within its threshold" not in shown.stdout
+    page_file = tmp_path / "idle.html"
+    assert invoke("report", campaign, "--format", "html", "--out", str(page_file)).exit_code == 0
+    page = Page(page_file.read_text())
+    assert "note" in page.ids
+    assert "within its threshold" not in page_file.read_text()
