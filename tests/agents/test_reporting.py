@@ -4,7 +4,7 @@ their currencies apart, and nothing is advised on too little data."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -25,7 +25,7 @@ from meta_agent.agents.reporting.pacing import Budget, pace
 from meta_agent.agents.reporting.periods import previous_span
 from meta_agent.errors import NotFoundError, RequestValidationError
 from meta_agent.graph.client import GraphClient
-from meta_agent.graph.services import CampaignCreate
+from meta_agent.graph.services import AdSetUpdate, CampaignCreate
 from meta_agent.graph.values import Money
 from meta_agent.sandbox import ManualClock
 from tests.agents.test_insights import launch, today
@@ -245,3 +245,47 @@ async def test_accounts_keep_their_currencies_apart(
     )
     assert converted.converted.spend == Money.from_major(expected, "INR")
     assert converted.converted.rates == rates
+
+
+async def test_pacing_of_a_lifetime_budget_from_the_sandbox(
+    graph_client: GraphClient, clock: ManualClock
+) -> None:
+    """A 30-day, 21,000 INR lifetime ad set, a week in: the expected share of the budget and
+    the projection to its end follow from the sandbox's own spend."""
+    start = datetime.fromtimestamp(clock.now(), UTC)
+    launched = await launch(graph_client, clock, budgets=(50_000,))
+    adset = launched.adsets[0]
+    await graph_client.adsets.update(
+        adset,
+        AdSetUpdate(
+            daily_budget=0,
+            lifetime_budget=2_100_000,
+            start_time=start,
+            end_time=start + timedelta(days=30),
+        ),
+    )
+    agent = InsightsAgent(graph_client)
+    report = await marketer_report(agent, adset, "adset", date_preset="last_7d")
+    pacing = report.pacing
+    assert pacing is not None
+    assert pacing.budget.kind == "lifetime"
+    assert pacing.budget.amount == Money.from_major(21_000, "INR")
+    assert pacing.budget.start is not None
+    assert pacing.budget.end is not None
+    assert report.until is not None
+    assert report.since is not None
+    total = (pacing.budget.end - pacing.budget.start).days + 1
+    elapsed = (report.until - pacing.budget.start).days + 1
+    expected = Decimal(21_000) * elapsed / total
+    assert pacing.expected == Money.from_major(expected, "INR")
+    assert pacing.share == pacing.schedule_spent.major / expected
+    span = {"since": pacing.budget.start, "until": report.until}
+    rows = await agent.get_insights(
+        InsightsParams.build(object_id=adset, level="adset", fields=("spend",), time_range=span)
+    )
+    assert pacing.schedule_spent.major == sum((r.spend or Decimal(0) for r in rows), Decimal(0))
+    days_left = (pacing.budget.end - report.until).days
+    assert pacing.days_left == days_left
+    average = report.summary.spend_major / 7
+    projected = pacing.schedule_spent.major + average * days_left
+    assert pacing.projected == Money.from_major(projected, "INR")
