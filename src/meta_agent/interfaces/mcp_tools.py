@@ -395,12 +395,19 @@ class MetaAgentTools:
     async def performance_report(
         self,
         object_id: ObjectId,
-        level: ObjectLevel,
+        level: Annotated[
+            Level | None,
+            Field(description="The level of object_id (default: asked of Meta)."),
+        ] = None,
         date_preset: Preset = None,
         time_range: Span = None,
         result_action: Annotated[
             str | None,
             Field(description="The action that counts as a result, e.g. 'purchase' or 'lead'."),
+        ] = None,
+        attribution_windows: Annotated[
+            list[str] | None,
+            Field(description="Attribution windows to count conversions in too, e.g. 1d_click."),
         ] = None,
     ) -> MarketerReport:
         """Summarise how a campaign, ad set, ad or account performed, with recommendations.
@@ -417,7 +424,10 @@ class MetaAgentTools:
         require_action(principal, "performance_report")
         await require_object(principal, self.service, object_id)
         period = dates(date_preset, time_range)
-        return await self.service.report(object_id, level, result_action=result_action, **period)
+        windows = tuple(attribution_windows or ())
+        return await self.service.report(
+            object_id, level, result_action=result_action, attribution_windows=windows, **period
+        )
 
     async def workflow_status(self, workflow_id: WorkflowId) -> WorkflowDetail:
         """Show one workflow: its status, every journaled step and every object it created.
