@@ -323,3 +323,19 @@ def test_a_report_without_delivery_says_so_in_words(tmp_path: Path) -> None:
     page = Page(page_file.read_text())
     assert "note" in page.ids
     assert "within its threshold" not in page_file.read_text()
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (("--schedule", "daily", "--date-preset", "last_30d", "--out", "x"), "picks the period"),
+        (("--webhook", "https://example.com/hook"), "go with --schedule"),
+        (("--schedule", "daily"), "--out DIR"),
+        (("--rate", "USD=lots"), "CUR=RATE"),
+    ],
+)
+def test_report_options_that_do_not_fit_are_usage_errors(args: tuple[str, ...], words: str) -> None:
+    """Each mismatch exits 2 with a message that names the fix."""
+    result = invoke("report", INR_ACCOUNT, *args)
+    assert result.exit_code == 2, result.output
+    assert words in result.output

@@ -252,8 +252,18 @@ def report(
         convert_to=convert_to,
     )
     if schedule is not None:
+        if date_preset or since or until:
+            fail(
+                _usage(
+                    "--schedule picks the period itself (daily: yesterday; weekly: the "
+                    "last 7 days); drop --date-preset/--since/--until",
+                    "schedule",
+                )
+            )
         run_async(lambda: _scheduled(request, schedule.value, out_file, webhook, runs, config))
         return
+    if webhook is not None or runs is not None:
+        fail(_usage("--webhook and --runs go with --schedule daily|weekly", "schedule"))
 
     async def work() -> AnyReport:
         dates = dates_of(date_preset, since, until)
@@ -263,6 +273,10 @@ def report(
 
     built = run_async(work, as_json=fmt == "json")
     write_report(built, fmt, out_file)
+
+
+def _usage(message: str, field: str) -> RequestValidationError:
+    return RequestValidationError(message, field=field)
 
 
 def _rates(items: list[str]) -> dict[str, Decimal]:
@@ -304,7 +318,8 @@ async def _scheduled(
         raise RequestValidationError("--schedule needs --out DIR for the reports", field="out")
     async with open_service(config) as service:
         secret = service.settings.service.webhook_secret
-        sender = WebhookSender(secret, egress=service.egress) if secret else None
+        attempts = service.settings.service.webhook_attempts
+        sender = WebhookSender(secret, attempts=attempts, egress=service.egress) if secret else None
         await check_webhook(sender, webhook)
         dates = {"date_preset": PRESETS[cadence]}
         plan = Schedule(
