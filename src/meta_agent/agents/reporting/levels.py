@@ -13,6 +13,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from meta_agent.agents.keys import untagged
 from meta_agent.agents.report import Level, Metrics
 from meta_agent.errors import ApiError, NotFoundError
 from meta_agent.graph.client import GraphClient
@@ -34,7 +35,8 @@ MetricsOf = Callable[[Sequence[InsightsRow]], Metrics]
 
 
 class LevelRow(BaseModel):
-    """One object's figures: its id, name, attribution setting and metrics."""
+    """One object's figures: its id, name (without meta-agent's key tag), attribution
+    setting and metrics."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -55,7 +57,7 @@ def level_rows(rows: Sequence[InsightsRow], level: Level, metrics: MetricsOf) ->
         LevelRow(
             level=level,
             id=object_id,
-            name=_field(group[0], f"{level}_name") or object_id,
+            name=untagged(_field(group[0], f"{level}_name") or object_id),
             metrics=metrics(group),
             attribution_setting=_field(group[0], "attribution_setting"),
         )
@@ -99,7 +101,7 @@ def _creative_row(
     return LevelRow(
         level="creative",
         id=key,
-        name=(creative.name if creative else None) or key,
+        name=untagged((creative.name if creative else None) or key),
         thumbnail_url=creative.thumbnail_url if creative else None,
         metrics=metrics(rows),
         attribution_setting=_field(rows[0], "attribution_setting"),
