@@ -267,10 +267,14 @@ def test_a_scheduled_report_is_delivered_signed_to_the_webhook(
 
 
 def test_insights_of_no_delivery_say_so(campaign_id: str) -> None:  # noqa: F811
-    """A period before the campaign existed: words, not a blank line."""
-    result = invoke("insights", campaign_id, "--since", "2025-01-01", "--until", "2025-01-07")
+    """A period before the campaign existed: words, not a blank line (CSV: on stderr)."""
+    span = ("--since", "2025-01-01", "--until", "2025-01-07")
+    result = invoke("insights", campaign_id, *span)
     assert result.exit_code == 0, result.output
     assert "No delivery" in result.stdout
+    as_csv = invoke("insights", campaign_id, *span, "--format", "csv")
+    assert as_csv.stdout == ""
+    assert "No delivery" in as_csv.stderr
 
 
 async def test_a_restarted_schedule_runs_only_when_due(

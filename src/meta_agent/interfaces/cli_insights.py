@@ -140,12 +140,13 @@ def insights(
     from meta_agent.interfaces.render import insights_csv, insights_table
 
     rows = run_async(work, as_json=fmt == "json")
+    nothing = f"No delivery: {object_id} has no insights for this period (no impressions)."
     if fmt == "json":
         print_json(rows)
+    elif not rows:
+        (err if fmt == "csv" else out).print(nothing)
     elif fmt == "csv":
         typer.echo(insights_csv(rows), nl=False)
-    elif not rows:
-        out.print(f"No delivery: {object_id} has no insights for this period (no impressions).")
     else:
         out.print(insights_table(rows))
 
