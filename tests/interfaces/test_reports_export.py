@@ -17,6 +17,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from meta_agent.errors import TransientError
 from meta_agent.interfaces.cli_common import open_service
 from meta_agent.interfaces.http.webhooks import (
     SIGNATURE_HEADER,
@@ -24,8 +25,14 @@ from meta_agent.interfaces.http.webhooks import (
     verify_signature,
 )
 from meta_agent.interfaces.report_html import render_any_html
-from meta_agent.interfaces.report_request import ReportRequest
-from meta_agent.interfaces.report_schedule import PRESETS, STATE_FILE, Cadence, Schedule
+from meta_agent.interfaces.report_request import AnyReport, ReportRequest
+from meta_agent.interfaces.report_schedule import (
+    PRESETS,
+    RETRY_SECONDS,
+    STATE_FILE,
+    Cadence,
+    Schedule,
+)
 from tests.conftest import LiveServer
 from tests.interfaces.conftest import invoke, json_of, write_request
 from tests.interfaces.test_insights_report import INR_ACCOUNT, campaign_id  # noqa: F401
@@ -343,3 +350,31 @@ def test_report_options_that_do_not_fit_are_usage_errors(args: tuple[str, ...], 
     result = invoke("report", INR_ACCOUNT, *args)
     assert result.exit_code == 2, result.output
     assert words in result.output
+
+
+async def test_a_run_meta_fails_is_retried_later_not_lost(
+    campaign_id: str,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    """Meta failing a run: nothing recorded, a wait of RETRY_SECONDS, then the same day runs."""
+    clock = [datetime(2026, 12, 3, 9, 0, tzinfo=UTC)]
+    slept: list[float] = []
+    failures = [TransientError("Meta is having a moment", code=2)]
+
+    async def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        clock[0] += timedelta(seconds=seconds)
+
+    async with open_service(None, announce=False) as service:
+        request = ReportRequest(campaign_id)
+
+        async def build() -> AnyReport:
+            if failures:
+                raise failures.pop()
+            return await request.build(service, {"date_preset": "yesterday"})
+
+        plan = Schedule(build, "daily", tmp_path / "retry", render_any_html)
+        assert await plan.run(now=lambda: clock[0], sleep=sleep, runs=1) == 1
+    assert slept == [RETRY_SECONDS]
+    state = json.loads((tmp_path / "retry" / STATE_FILE).read_text())
+    assert [entry["day"] for entry in state["runs"]] == ["2026-12-03"]

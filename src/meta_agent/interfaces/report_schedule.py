@@ -26,7 +26,7 @@ import structlog
 
 from meta_agent.agents.reporting.accounts import AccountsReport
 from meta_agent.agents.reporting.builder import MarketerReport
-from meta_agent.errors import RequestValidationError
+from meta_agent.errors import ApiError, RequestValidationError
 from meta_agent.interfaces.http.webhooks import WebhookSender
 from meta_agent.interfaces.report_files import (
     report_json,
@@ -43,6 +43,8 @@ Cadence = Literal["daily", "weekly"]
 PRESETS: dict[str, str] = {"daily": "yesterday", "weekly": "last_7d"}
 INTERVAL = {"daily": timedelta(days=1), "weekly": timedelta(days=7)}
 STATE_FILE = "schedule.json"
+# After a run Meta refused or failed, wait this long before trying the same period again.
+RETRY_SECONDS = 900.0
 AnyReport = MarketerReport | AccountsReport
 Build = Callable[[], Awaitable[AnyReport]]
 Clock = Callable[[], datetime]
@@ -123,15 +125,25 @@ class Schedule:
     async def run(
         self, *, now: Clock = utc_now, sleep: Sleep = asyncio.sleep, runs: int | None = None
     ) -> int:
-        """Run whenever due until ``runs`` runs have been made (None: for ever)."""
+        """Run whenever due until ``runs`` runs have been made (None: for ever).
+
+        A run Meta refuses or fails (an :class:`ApiError`) is logged and tried again after
+        :data:`RETRY_SECONDS`, unrecorded, so the period is not lost; a usage error (a bad
+        option, an unwritable folder) ends the schedule.
+        """
         made = 0
         while runs is None or made < runs:
             today = now().date()
-            if self.due(today):
-                await self.run_once(today)
-                made += 1
+            if not self.due(today):
+                await sleep(_seconds_to_next_day(now()))
                 continue
-            await sleep(_seconds_to_next_day(now()))
+            try:
+                await self.run_once(today)
+            except ApiError as error:
+                log.warning("reports.schedule.failed", day=today.isoformat(), error=str(error))
+                await sleep(RETRY_SECONDS)
+                continue
+            made += 1
         return made
 
 
