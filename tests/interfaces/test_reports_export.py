@@ -138,6 +138,18 @@ def test_csv_per_table_adds_up_and_says_synthetic(
     assert all(row["source"] == SYNTHETIC for rows in tables.values() for row in rows)
     conversions = tables["conversions"]
     assert {row["attribution"] for row in conversions} == {"7d_click_1d_view"}
+    for level in ("adset", "ad", "creative"):
+        counts = [
+            Decimal(row["count"])
+            for row in conversions
+            if row["level"] == level and row["action_type"] == "link_click"
+        ]
+        total_clicks = next(
+            Decimal(row["count"])
+            for row in conversions
+            if row["level"] == "total" and row["action_type"] == "link_click"
+        )
+        assert sum(counts) == total_clicks > 0, level
 
 
 def _rows(path: Path) -> list[dict[str, str]]:
