@@ -15,7 +15,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from meta_agent.agents.insights import REPORT_FIELDS, DateSpan, InsightsAgent
+from meta_agent.agents.insights import REPORT_FIELDS, DatePreset, DateSpan, InsightsAgent
 from meta_agent.agents.report import (
     Level,
     Metrics,
@@ -90,7 +90,7 @@ async def marketer_report(
     object_id: str,
     level: Level,
     *,
-    date_preset: str | None = None,
+    date_preset: DatePreset | None = None,
     time_range: DateSpan | Mapping[str, Any] | None = None,
     result_action: str | None = None,
     attribution_windows: Sequence[str] = (),
@@ -105,7 +105,7 @@ async def marketer_report(
     base = await agent.performance_report(
         object_id,
         level,
-        date_preset=date_preset,  # type: ignore[arg-type]  # validated by the params
+        date_preset=date_preset,
         time_range=time_range,
         result_action=result_action,
         attribution_windows=attribution_windows,
