@@ -224,6 +224,7 @@ async def test_accounts_keep_their_currencies_apart(
     agent = InsightsAgent(graph_client)
     dates = {"date_preset": "last_7d"}
     report = await accounts_report(agent, None, dates=dates)
+    assert report.until == today(clock) - timedelta(days=1)
     ids = {item.account_id for item in report.accounts}
     assert {INR_ACCOUNT, USD_ACCOUNT} <= ids
     inr = next(item for item in report.accounts if item.account_id == INR_ACCOUNT)

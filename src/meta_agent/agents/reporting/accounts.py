@@ -35,6 +35,8 @@ class AccountTotals(BaseModel):
     name: str
     currency: str
     metrics: Metrics
+    since: date | None = None
+    until: date | None = None
 
 
 class CurrencyTotals(BaseModel):
@@ -95,8 +97,8 @@ async def accounts_report(
         converted = convert(by_currency, convert_to.upper(), rates or {})
     return AccountsReport(
         date_preset=dates.get("date_preset"),
-        since=_span(dates, "since"),
-        until=_span(dates, "until"),
+        since=_span(dates, "since") or min((t.since for t in totals if t.since), default=None),
+        until=_span(dates, "until") or max((t.until for t in totals if t.until), default=None),
         accounts=sorted(totals, key=lambda t: (t.currency, -t.metrics.spend_major, t.name)),
         currencies=by_currency,
         converted=converted,
@@ -139,6 +141,8 @@ async def _totals(
         name=account.name or account_id,
         currency=currency,
         metrics=summarize(rows, currency),
+        since=min((row.date_start for row in rows), default=None),
+        until=max((row.date_stop for row in rows), default=None),
     )
 
 
