@@ -101,7 +101,7 @@ async def test_a_request_id_reused_for_another_body_is_a_409(http: httpx2.AsyncC
 
 
 BAD_REPORTS = {
-    "level unknown for a campaign id": ("/v1/reports/120210000000000001", {}, "level"),
+    "bad format": (f"/v1/reports/{INR_ACCOUNT}", {"format": "pdf"}, "format"),
     "bad level": (f"/v1/reports/{INR_ACCOUNT}", {"level": "galaxy"}, "level"),
     "since without until": (f"/v1/reports/{INR_ACCOUNT}", {"since": "2026-01-01"}, "until"),
     "bad date": (f"/v1/reports/{INR_ACCOUNT}", {"since": "Jan", "until": "Feb"}, "since"),

@@ -36,6 +36,7 @@ from meta_agent.agents.report import (
     segments,
     summarize,
 )
+from meta_agent.agents.reporting.pacing import budget_of
 from meta_agent.agents.validation import validate
 from meta_agent.cache.base import Cache
 from meta_agent.errors import ApiError, RequestValidationError
@@ -366,11 +367,13 @@ class InsightsAgent:
         date_preset: DatePreset | None = None,
         time_range: DateSpan | Mapping[str, Any] | None = None,
         result_action: str | None = None,
+        attribution_windows: Sequence[str] = (),
     ) -> PerformanceReport:
         """Summary, daily series, platform and age x gender breakdowns, recommendations.
 
         ``level`` is the object's own level (``campaign`` for a campaign id): every query
         runs at that level, so the summary is one object's totals, its reach included.
+        ``attribution_windows`` (``7d_click``...) adds each action counted in each window.
 
         Raises:
             RequestValidationError: bad dates (both, neither, or reversed).
@@ -378,6 +381,8 @@ class InsightsAgent:
         """
         dates: dict[str, Any] = {"date_preset": date_preset, "time_range": time_range}
         base: dict[str, Any] = {"object_id": object_id, "level": level, "fields": REPORT_FIELDS}
+        if attribution_windows:
+            base["action_attribution_windows"] = tuple(attribution_windows)
         totals, daily, platforms, people = await asyncio.gather(
             self.get_insights(InsightsParams.build(**base, **dates)),
             self.get_insights(InsightsParams.build(**base, **dates, time_increment=1)),
@@ -443,20 +448,5 @@ class InsightsAgent:
 
     async def _daily_budget(self, object_id: str, level: Level, currency: str) -> Money | None:
         """The daily budget behind the object: its own, or its ad sets' summed (ABO campaigns)."""
-        if level == "adset":
-            adset = await self.graph.adsets.get(object_id, ["id", "daily_budget"])
-            return _money(adset.daily_budget, currency)
-        if level != "campaign":
-            return None
-        campaign = await self.graph.campaigns.get(object_id, ["id", "daily_budget"])
-        if campaign.daily_budget:
-            return _money(campaign.daily_budget, currency)
-        adsets = await self.graph.adsets.list_for_campaign(
-            object_id, fields=["id", "daily_budget", "effective_status"]
-        ).collect()
-        budgets = [a.daily_budget or 0 for a in adsets if a.effective_status == "ACTIVE"]
-        return _money(sum(budgets), currency) if any(budgets) else None
-
-
-def _money(minor: int | None, currency: str) -> Money | None:
-    return None if not minor else Money(amount_minor=minor, currency=currency)
+        budget = await budget_of(self.graph, object_id, level, currency)
+        return budget.amount if budget is not None and budget.kind == "daily" else None

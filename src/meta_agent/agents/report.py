@@ -73,6 +73,8 @@ class Metrics(BaseModel):
     result_action: str | None = None
     revenue: Decimal | None = None
     actions: dict[str, Decimal] = Field(default_factory=dict)
+    action_values: dict[str, Decimal] = Field(default_factory=dict)
+    windows: dict[str, dict[str, Decimal]] = Field(default_factory=dict)
 
     @computed_field  # type: ignore[prop-decorator]
     @property
@@ -127,6 +129,16 @@ def _add_actions(totals: dict[str, Decimal], items: Iterable[ActionValue] | None
         totals[item.action_type] = totals.get(item.action_type, Decimal(0)) + item.value
 
 
+def _add_windows(
+    totals: dict[str, dict[str, Decimal]], items: Iterable[ActionValue] | None
+) -> None:
+    """Per attribution window (``7d_click``...), the actions counted in it."""
+    for item in items or []:
+        for window, value in item.windows.items():
+            per_action = totals.setdefault(window, {})
+            per_action[item.action_type] = per_action.get(item.action_type, Decimal(0)) + value
+
+
 def summarize(
     rows: Sequence[InsightsRow],
     currency: str,
@@ -142,9 +154,11 @@ def summarize(
     """
     actions: dict[str, Decimal] = {}
     values: dict[str, Decimal] = {}
+    windows: dict[str, dict[str, Decimal]] = {}
     for row in rows:
         _add_actions(actions, row.actions)
         _add_actions(values, row.action_values)
+        _add_windows(windows, row.actions)
     action = result_action or result_action_of(actions)
     if reach is None and len(rows) == 1:
         reach = rows[0].reach
@@ -159,6 +173,8 @@ def summarize(
         result_action=action,
         revenue=values.get(action) if action else None,
         actions=actions,
+        action_values=values,
+        windows=windows,
     )
 
 
@@ -322,10 +338,29 @@ RULES: tuple[Rule, ...] = (_low_ctr, _high_cpm, _frequency, _no_results, _pacing
 def recommend(
     summary: Metrics, context: Context, thresholds: ReportThresholds | None = None
 ) -> list[Recommendation]:
-    """Every rule that fires for ``summary``, in a fixed order."""
+    """Every rule that fires for ``summary``, in a fixed order; none on too little data.
+
+    Under ``min_impressions`` no figure is judged at all: a handful of impressions says
+    nothing about a creative, a price or a budget.
+    """
     limits = thresholds or ReportThresholds()
+    if summary.impressions < limits.min_impressions:
+        return []
     found = (rule(summary, context, limits) for rule in RULES)
     return [item for item in found if item is not None]
+
+
+def data_note(summary: Metrics, thresholds: ReportThresholds | None = None) -> str | None:
+    """Why no advice is given, in words: no delivery at all, or too little of it."""
+    limits = thresholds or ReportThresholds()
+    if summary.impressions == 0 and summary.spend_major == 0:
+        return "No delivery in this period: no impressions, no spend, so nothing to judge."
+    if summary.impressions < limits.min_impressions:
+        return (
+            f"Too little data for advice: {summary.impressions} impressions, under the "
+            f"{limits.min_impressions} the rules need before they judge any figure."
+        )
+    return None
 
 
 class PerformanceReport(BaseModel):

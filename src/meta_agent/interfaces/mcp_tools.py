@@ -19,7 +19,8 @@ from mcp.types import CallToolResult, TextContent
 from pydantic import BaseModel, ConfigDict, Field
 
 from meta_agent.agents.insights import DatePreset, DateSpan
-from meta_agent.agents.report import Level, PerformanceReport
+from meta_agent.agents.report import Level
+from meta_agent.agents.reporting.builder import MarketerReport
 from meta_agent.errors import RequestValidationError
 from meta_agent.interfaces.http.auth import READ, RESUME, ROLLBACK
 from meta_agent.interfaces.mcp_auth import (
@@ -406,26 +407,39 @@ class MetaAgentTools:
     async def performance_report(
         self,
         object_id: ObjectId,
-        level: ObjectLevel,
+        level: Annotated[
+            Level | None,
+            Field(description="The level of object_id (default: asked of Meta)."),
+        ] = None,
         date_preset: Preset = None,
         time_range: Span = None,
         result_action: Annotated[
             str | None,
             Field(description="The action that counts as a result, e.g. 'purchase' or 'lead'."),
         ] = None,
-    ) -> PerformanceReport:
+        attribution_windows: Annotated[
+            list[str] | None,
+            Field(description="Attribution windows to count conversions in too, e.g. 1d_click."),
+        ] = None,
+    ) -> MarketerReport:
         """Summarise how a campaign, ad set, ad or account performed, with recommendations.
 
         Read-only. Returns totals (spend, impressions, reach, clicks, CTR, CPC, CPM, results,
-        cost per result, ROAS), a daily series, platform and age x gender breakdowns, and
-        recommendations (low CTR, fatigue, pacing...). Money is exact: ``spend`` in minor
-        units, ratios as decimal strings. Costs: four or five insights queries.
+        cost per result, ROAS), a daily series, platform, placement and age x gender
+        breakdowns, rows per campaign / ad set / ad / creative, pacing against the budget,
+        the previous period with each change, the attribution setting, and recommendations
+        (low CTR, fatigue, pacing...); ``note`` says in words when there was no delivery or
+        too little data to advise. ``synthetic`` is true for sandbox data. Money is exact:
+        ``spend`` in minor units, ratios as decimal strings. Costs: about a dozen queries.
         """
         principal = self.access.principal()
         require_action(principal, "performance_report")
         await require_object(principal, self.service, object_id)
         period = dates(date_preset, time_range)
-        return await self.service.report(object_id, level, result_action=result_action, **period)
+        windows = tuple(attribution_windows or ())
+        return await self.service.report(
+            object_id, level, result_action=result_action, attribution_windows=windows, **period
+        )
 
     async def workflow_status(self, workflow_id: WorkflowId) -> WorkflowDetail:
         """Show one workflow: its status, every journaled step and every object it created.

@@ -21,7 +21,10 @@ from pydantic import SecretStr
 from sqlalchemy.engine import make_url
 
 from meta_agent.agents.insights import InsightsParams
-from meta_agent.agents.report import Level, PerformanceReport
+from meta_agent.agents.report import Level
+from meta_agent.agents.reporting.accounts import AccountsReport, accounts_report
+from meta_agent.agents.reporting.builder import MarketerReport, marketer_report
+from meta_agent.agents.reporting.levels import object_level
 from meta_agent.agents.validation import validate
 from meta_agent.cache import Cache, MemoryCache
 from meta_agent.config import Settings, data_dir
@@ -340,9 +343,31 @@ class MetaAgentService:
         rows = await self.env.insights.get_insights(query)
         return [row.model_dump(mode="json", exclude_none=True) for row in rows]
 
-    async def report(self, object_id: str, level: Level, **dates: Any) -> PerformanceReport:
-        """The performance report of one object (specification §4.5)."""
-        return await self.env.insights.performance_report(object_id, level, **dates)
+    async def report(
+        self, object_id: str, level: Level | None = None, **options: Any
+    ) -> MarketerReport:
+        """The performance report of one object (specification §4.5), with rows per level,
+        pacing and the previous period; ``level`` is asked of Meta when not given.
+
+        ``options``: ``date_preset`` or ``time_range``, ``result_action``,
+        ``attribution_windows``. In sandbox mode the report says its data is synthetic.
+        """
+        own = level or await object_level(self.parts.graph, object_id)
+        synthetic = self.mode == "sandbox"
+        return await marketer_report(
+            self.env.insights, object_id, own, synthetic=synthetic, **options
+        )
+
+    async def accounts_report(
+        self, account_ids: list[str] | None = None, **options: Any
+    ) -> AccountsReport:
+        """Totals per ad account (None: every account the token reaches), per currency.
+
+        ``options``: ``dates`` (``date_preset`` or ``time_range``), ``rates`` and
+        ``convert_to`` for one converted total at stated rates.
+        """
+        synthetic = self.mode == "sandbox"
+        return await accounts_report(self.env.insights, account_ids, synthetic=synthetic, **options)
 
     async def health(self) -> HealthReport:
         """API connectivity, database, cache and agents (specification §11.3)."""

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Path, Query
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from meta_agent.agents.insights import DatePreset, InsightsParams
 from meta_agent.agents.report import Level
@@ -18,6 +18,8 @@ from meta_agent.interfaces.http.schemas import (
     InsightsRows,
     error_responses,
 )
+from meta_agent.interfaces.report_html import render_html
+from meta_agent.interfaces.report_thumbnails import inline_thumbnails
 from meta_agent.observability.metrics import exposition
 from meta_agent.service.health import HealthReport
 
@@ -54,29 +56,50 @@ async def insights(
     "/v1/reports/{object_id}",
     tags=["insights"],
     summary="Performance report",
-    responses=error_responses(400, 401, 403, 422, *META_STATUSES),
+    responses={
+        200: {"content": {"application/json": {}, "text/html": {"schema": {"type": "string"}}}},
+        **error_responses(400, 401, 403, 404, 422, *META_STATUSES),
+    },
 )
 async def report(
     object_id: Annotated[str, Path(pattern=r"^(act_)?\d+$", description="act_<id> or an id")],
     key: Caller,
     state: State,
     level: Annotated[
-        Level | None, Query(description="the object's level (account for act_...)")
+        Level | None, Query(description="the object's level (default: asked of Meta)")
     ] = None,
     date_preset: Annotated[DatePreset | None, Query()] = None,
     since: Annotated[date | None, Query(description="first day, with until")] = None,
     until: Annotated[date | None, Query(description="last day, with since")] = None,
+    result_action: Annotated[
+        str | None, Query(description="the action that counts as a result, e.g. purchase")
+    ] = None,
+    windows: Annotated[
+        str | None, Query(description="attribution windows to add, e.g. 1d_click,7d_click")
+    ] = None,
+    output_format: Annotated[
+        Literal["json", "html"],
+        Query(alias="format", description="json, or html: one self-contained page"),
+    ] = "json",
 ) -> Any:
-    """Summary, daily series, platform and demographic breakdowns, and recommendations (JSON).
+    """Summary, daily series, rows per campaign / ad set / ad / creative, platform,
+    placement and demographic breakdowns, pacing, the previous period, recommendations.
 
     The period is ``date_preset``, or ``since`` and ``until`` given together (not with
-    ``date_preset``); the last 30 days when neither. ``level`` may be left out only for an
-    ad account (``act_...``). Each refusal is a 422 naming the parameter.
+    ``date_preset``); the last 30 days when neither. ``level`` is asked of Meta when left
+    out. ``format=html`` answers the self-contained HTML page. Each refusal is a 422
+    naming the parameter; an object Meta does not know is a 404.
     """
     require_action(key, "performance_report")
     await require_object(key, state.service, object_id)
-    dates = _dates(date_preset, since, until)
-    result = await state.service.report(object_id, _level(object_id, level), **dates)
+    options = {
+        **_dates(date_preset, since, until),
+        "result_action": result_action,
+        "attribution_windows": tuple(w.strip() for w in (windows or "").split(",") if w.strip()),
+    }
+    result = await state.service.report(object_id, level, **options)
+    if output_format == "html":
+        return HTMLResponse(render_html(await inline_thumbnails(state.service, result)))
     return JSONResponse(result.model_dump(mode="json"))
 
 
@@ -110,19 +133,6 @@ async def metrics(state: State) -> Response:
         raise HttpError(404, "not_found", "metrics are disabled (monitoring.metrics_enabled)")
     await state.service.refresh_queue_metrics()
     return Response(exposition(), media_type=PROMETHEUS_TEXT)
-
-
-def _level(object_id: str, level: Level | None) -> Level:
-    if level is not None:
-        return level
-    if object_id.startswith("act_"):
-        return "account"
-    raise HttpError(
-        422,
-        "request_validation_error",
-        f"level: {object_id} is not an ad account; say its level (campaign, adset or ad)",
-        field="level",
-    )
 
 
 def _dates(preset: DatePreset | None, since: date | None, until: date | None) -> dict[str, Any]:
