@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from itertools import islice
@@ -195,8 +195,12 @@ def _translated(kind: str, event_type: str, change: tuple[str, Any, Any] | None)
     return event_type.replace("_", " ").capitalize()
 
 
-def account_activities(ctx: Ctx, account_id: str) -> list[Record]:
+def account_activities(
+    ctx: Ctx, account_id: str, object_ids: Collection[str] | None = None
+) -> list[Record]:
     """The account's log, newest first, within ``since``/``until`` when given.
+
+    ``object_ids`` keeps only the entries of those objects (an ad set's log: it and its ads).
 
     Raises:
         GraphError: ``since`` or ``until`` is not a time.
@@ -207,5 +211,7 @@ def account_activities(ctx: Ctx, account_id: str) -> list[Record]:
     return [
         {key: value for key, value in item.items() if key not in {"account_id", "ts"}}
         for item in reversed(ctx.state.activities)
-        if item["account_id"] == account_id and low <= item["ts"] <= high
+        if item["account_id"] == account_id
+        and low <= item["ts"] <= high
+        and (object_ids is None or item["object_id"] in object_ids)
     ]

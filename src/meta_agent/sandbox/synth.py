@@ -46,6 +46,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from meta_agent.sandbox.history import Interval, delivery_intervals
+from meta_agent.sandbox.rules.changes import V26, Change
 from meta_agent.sandbox.rules.money import USD_RATE, ZERO_DECIMAL, minimums
 from meta_agent.sandbox.state import SandboxState
 
@@ -469,8 +470,8 @@ class Model:
         return self._segments[key]
 
     def day_segments(self, ad: Record, dims: tuple[str, ...], day: date) -> list[Segment]:
-        """The ad's segments on ``day``: hours outside its delivery that day get no share."""
-        segments = self.segments(ad, dims)
+        """The ad's segments on ``day``: retired positions and hours outside delivery get no share."""
+        segments = without_retired(self.segments(ad, dims), dims, day)
         hourly = [index for index, dim in enumerate(dims) if dim in HOURLY_DIMS]
         spans = self.spans(ad)
         if not hourly or not spans or self.fraction(ad, day) >= 1:
@@ -506,6 +507,26 @@ class Model:
                     )
             segments = grown
         return segments
+
+
+def retired_positions(day: date) -> frozenset[str]:
+    """The reported positions that deliver nothing on ``day``."""
+    return frozenset(
+        name for name, change in RETIRED_POSITIONS.items() if change.everywhere_on(day)
+    )
+
+
+def is_retired(key: tuple[str, ...], dims: tuple[str, ...], retired: frozenset[str]) -> bool:
+    """Whether a segment key names one of the ``retired`` positions."""
+    return "platform_position" in dims and key[dims.index("platform_position")] in retired
+
+
+def without_retired(segments: list[Segment], dims: tuple[str, ...], day: date) -> list[Segment]:
+    """``segments`` with no share for positions retired by ``day`` (splits renormalise)."""
+    retired = retired_positions(day) if "platform_position" in dims else frozenset()
+    if not retired:
+        return segments
+    return [replace(s, share=0.0) if is_retired(s.key, dims, retired) else s for s in segments]
 
 
 def _overlap(spans: Sequence[Interval], start: float, end: float) -> float:
@@ -591,6 +612,10 @@ POSITIONS: dict[str, tuple[tuple[str, str, float, float, float], ...]] = {
     ),
     "threads": (("threads_stream", "threads_feed", 1.0, 1.0, 1.0),),
 }
+# Positions Meta stopped serving (§13.2), by reported name. Delivery is not the reader's
+# version: a position goes from the day every version sees the change, and from that day it
+# gets no share (the rest of the day's delivery goes to the positions still served).
+RETIRED_POSITIONS: dict[str, Change] = {"instagram_explore": V26, "messenger_stories": V26}
 DEVICES: tuple[tuple[str, str, float, float, float], ...] = (
     ("android_smartphone", "mobile", 0.45, 1.0, 0.9),
     ("iphone", "mobile", 0.33, 1.05, 1.15),

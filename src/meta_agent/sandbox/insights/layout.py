@@ -34,6 +34,8 @@ from meta_agent.sandbox.synth import (
     Model,
     add_into,
     allocate,
+    is_retired,
+    retired_positions,
 )
 
 
@@ -186,10 +188,13 @@ class Report:
         dims = self.query.dims
         if not dims:
             return [()]
+        # A position retired before the report's first day has no row (it delivered nothing).
+        retired = retired_positions(min(self._starts))
         orders: dict[tuple[str, ...], tuple[str, ...]] = {}
         for ad in ads:
             for segment in self.model.segments(ad, dims):
-                orders.setdefault(segment.key, segment.order)
+                if not is_retired(segment.key, dims, retired):
+                    orders.setdefault(segment.key, segment.order)
         return sorted(orders, key=lambda key: orders[key])
 
     # -- computing -----------------------------------------------------------------------------
@@ -264,7 +269,9 @@ class Report:
             return
         segments = self.model.day_segments(ad, dims, day)
         for segment, part in zip(segments, split_cell(cell, segments), strict=True):
-            position = positions[segment.key]
+            position = positions.get(segment.key)
+            if position is None:
+                continue  # a retired position's row, left out of the report: its part is zero
             if totals[position]:
                 add_into(totals[position], part)
             else:

@@ -35,6 +35,7 @@ from meta_agent.sandbox.routes.common import (
     updated,
 )
 from meta_agent.sandbox.routes.creatives import build_creative
+from meta_agent.sandbox.routes.labels import given_labels
 from meta_agent.sandbox.rules import creative as creative_rules
 from meta_agent.sandbox.status import AD_EFFECTIVE, effective_status
 
@@ -125,6 +126,7 @@ def register(registry: Registry) -> None:
     # Registered by earlier families; guarded so the ads family also stands alone.
     if "adset" in registry.node_types:
         registry.add_edge("adset", "ads", Edge(get=_list_for_adset))
+        registry.add_edge("adset", "adcreatives", Edge(get=_creatives_of_adset))
     if "campaign" in registry.node_types:
         registry.add_edge("campaign", "ads", Edge(get=_list_for_campaign))
 
@@ -133,6 +135,16 @@ def _creatives_of_ad(ctx: Ctx, ad: Record) -> Any:
     """The ad's creative, as the one-item listing Meta answers."""
     creative = ctx.state.find(str(ad.get("creative_id")))
     return page(ctx, [creative] if creative else [], lambda r: read_node(ctx, r))
+
+
+def _creatives_of_adset(ctx: Ctx, adset: Record) -> Any:
+    """The creatives the ad set's ads show (deleted ads aside), each once, oldest ad first."""
+    ads = ctx.state.of_kind("ad", adset_id=adset["id"])
+    wanted = dict.fromkeys(
+        str(ad.get("creative_id")) for ad in ads if ad.get("status") != "DELETED"
+    )
+    creatives = [c for c in map(ctx.state.find, wanted) if c is not None]
+    return page(ctx, creatives, lambda r: read_node(ctx, r))
 
 
 def render(ctx: Ctx, record: Record) -> dict[str, Any]:
@@ -212,8 +224,9 @@ def _create(ctx: Ctx, account: Record) -> Any:
         "updated_time": now,
         **_settings(params),
     }
+    labels = given_labels(ctx, account["account_id"])
     _store_new_creative(ctx, creative)
-    return created(ctx, compact(record))
+    return created(ctx, compact(record) | labels)
 
 
 def _missing(name: str) -> GraphError:
@@ -371,4 +384,5 @@ def _update(ctx: Ctx, record: Record) -> Any:
         if creative["id"] != record["creative_id"]:
             # A new creative is a new ad to review.
             changes.update(creative_id=creative["id"], review_until=ctx.now() + REVIEW_SECONDS)
+    changes.update(given_labels(ctx, record["account_id"]))
     return updated(ctx, record, changes)

@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from meta_agent.sandbox.activities import DEFAULT_FIELDS as ACTIVITY_FIELDS
+from meta_agent.sandbox.activities import account_activities
 from meta_agent.sandbox.core import Ctx
 from meta_agent.sandbox.errors import invalid_param, required_param
 from meta_agent.sandbox.nodes import (
@@ -21,6 +23,7 @@ from meta_agent.sandbox.nodes import (
     compact,
     fmt_time,
     money,
+    sdk_page,
     to_ts,
 )
 from meta_agent.sandbox.params import Params, check_known
@@ -36,6 +39,7 @@ from meta_agent.sandbox.routes.common import (
     status_listing,
     updated,
 )
+from meta_agent.sandbox.routes.labels import given_labels
 from meta_agent.sandbox.rules import budgets, objectives
 from meta_agent.sandbox.rules import money as currency
 from meta_agent.sandbox.rules.changes import V26
@@ -186,6 +190,14 @@ def register(registry: Registry) -> None:
     registry.add_edge("adaccount", "adsets", Edge(get=_list_for_account, post=_create))
     registry.add_edge("campaign", "adsets", Edge(get=_list_for_campaign))
     registry.add_edge("adaccount", "minimum_budgets", Edge(get=_minimum_budgets))
+    registry.add_edge("adset", "activities", Edge(get=_activities))
+
+
+def _activities(ctx: Ctx, adset: Record) -> Any:
+    """The account log's entries for the ad set and its ads, newest first (``since``/``until``)."""
+    ads = {ad["id"] for ad in ctx.state.of_kind("ad", adset_id=adset["id"])}
+    items = account_activities(ctx, str(adset["account_id"]), ads | {adset["id"]})
+    return sdk_page(ctx, items, "AdActivity", ACTIVITY_FIELDS)
 
 
 def render(ctx: Ctx, record: Record) -> dict[str, Any]:
@@ -274,7 +286,7 @@ def _create(ctx: Ctx, account: Record) -> Any:
     _check_regional(ctx, record)
     record["bid_strategy"] = _check_money(ctx, record, campaign, account, set(_MONEY_KEYS))
     record["id"] = ctx.sb.new_id()  # only once valid, so refused requests burn no ids
-    return created(ctx, compact(record))
+    return created(ctx, compact(record) | given_labels(ctx, account["account_id"]))
 
 
 def _update(ctx: Ctx, record: Record) -> Any:
@@ -303,6 +315,7 @@ def _update(ctx: Ctx, record: Record) -> Any:
     if touched & _MONEY_KEYS:
         changes["bid_strategy"] = _check_money(ctx, candidate, campaign, account, touched)
         changes.update(_budget_change_log(ctx, record, candidate, account))
+    changes.update(given_labels(ctx, record["account_id"]))
     return updated(ctx, record, changes)
 
 

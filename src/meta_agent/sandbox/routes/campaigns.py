@@ -28,6 +28,7 @@ from meta_agent.sandbox.routes.common import (
     status_listing,
     updated,
 )
+from meta_agent.sandbox.routes.labels import given_labels
 from meta_agent.sandbox.rules import money as currency
 from meta_agent.sandbox.rules.budgets import (
     check_budget_pair,
@@ -249,7 +250,6 @@ def _create(ctx: Ctx, account: Record) -> Any:
         "special_ad_category_country": params.list_("special_ad_category_country"),
         "buying_type": params.enum_("buying_type", BUYING_TYPES) or "AUCTION",
         "promoted_object": params.object_("promoted_object"),
-        "adlabels": params.list_("adlabels"),
         "pacing_type": params.list_("pacing_type"),
         # Kept so a legacy Advantage+ shopping campaign can be recognised (status.py).
         "smart_promotion_type": params.str_("smart_promotion_type"),
@@ -259,7 +259,8 @@ def _create(ctx: Ctx, account: Record) -> Any:
         **fields,
         **_schedule(ctx),
     }
-    return created(ctx, compact(record) | {"special_ad_categories": categories})
+    labels = given_labels(ctx, account["account_id"])
+    return created(ctx, compact(record) | labels | {"special_ad_categories": categories})
 
 
 def _objective(ctx: Ctx) -> str:
@@ -395,6 +396,7 @@ def _update(ctx: Ctx, record: Record) -> Any:
     _check_budget_level_change(ctx, record, budget_changes)
     changes.update(budget_changes)
     changes.update(_schedule(ctx))
+    changes.update(given_labels(ctx, record["account_id"]))
     return updated(ctx, record, changes)
 
 

@@ -24,6 +24,7 @@ from meta_agent.sandbox.routes.common import (
     guard_editable,
     updated,
 )
+from meta_agent.sandbox.routes.labels import given_labels
 from meta_agent.sandbox.rules import creative as rules
 
 NAME_MAX = 100
@@ -128,7 +129,8 @@ def _list(ctx: Ctx, account: Record) -> Any:
 
 def _create(ctx: Ctx, account: Record) -> Any:
     account = account_of(ctx, account["id"])
-    return created(ctx, build_creative(ctx, account, ctx.params))
+    record = build_creative(ctx, account, ctx.params)
+    return created(ctx, record | given_labels(ctx, account["account_id"]))
 
 
 def build_creative(ctx: Ctx, account: Record, params: Params) -> Record:
@@ -247,11 +249,10 @@ def _update(ctx: Ctx, record: Record) -> Any:
     if status is not None:
         check_enum("status", status, STATUSES)
         changes["status"] = status
-    if "adlabels" in ctx.params:
-        changes["adlabels"] = ctx.params.list_("adlabels")
     account_id = ctx.params.str_("account_id")
     if account_id is not None and account_id.removeprefix("act_") != record["account_id"]:
         raise _immutable(record["id"], "account_id")
+    changes.update(given_labels(ctx, record["account_id"]))
     return updated(ctx, record, changes)
 
 

@@ -6,7 +6,8 @@ label for creates one, as Meta does); ``DELETE`` on the same edge detaches them.
 carries its labels as ``adlabels`` (``[{"id", "name"}]``), and a label lists the objects that
 carry it on its ``campaigns``, ``adsets``, ``ads`` and ``adcreatives`` edges, and the account
 lists them by label on ``campaignsbylabels`` and its kin (``ad_label_ids``, ``operator`` ANY or
-ALL). Labels given in ``adlabels`` when an object is created are matched by id or by name.
+ALL). Labels given in ``adlabels`` when an object is created or updated are matched by id or by
+name, and a new name creates the label on the account (:func:`given_labels`).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any
 
 from meta_agent.sandbox.activities import recording
 from meta_agent.sandbox.core import Ctx
-from meta_agent.sandbox.errors import invalid_param, object_not_found, required_param
+from meta_agent.sandbox.errors import GraphError, invalid_param, object_not_found, required_param
 from meta_agent.sandbox.nodes import (
     Edge,
     NodeHandler,
@@ -27,7 +28,7 @@ from meta_agent.sandbox.nodes import (
     page,
     read_node,
 )
-from meta_agent.sandbox.params import check_enum, check_known
+from meta_agent.sandbox.params import check_enum, check_known, validate_only
 from meta_agent.sandbox.routes.common import SUCCESS, created
 
 LABEL_FIELDS = frozenset({"id", "name", "account", "created_time", "updated_time"})
@@ -236,14 +237,40 @@ def _detach(ctx: Ctx, record: Record) -> Any:
     return dict(SUCCESS)
 
 
+def given_labels(ctx: Ctx, account_id: str) -> dict[str, Any]:
+    """``{"adlabels": [{"id", "name"}]}`` for the ``adlabels`` a create or update names, else ``{}``.
+
+    Call it once the rest of the request is valid: a name the account has no label for creates
+    one (as Meta does), except under ``validate_only``, where nothing is stored.
+
+    Raises:
+        GraphError: ``adlabels`` not a list of ``{"id"}``/``{"name"}``; an id that is not a
+            label of the account (100/33).
+    """
+    if "adlabels" not in ctx.params:
+        return {}
+    entries = ctx.params.list_("adlabels") or []
+    if not all(isinstance(item, dict) for item in entries):
+        raise _bad_entries("an array of objects")
+    if validate_only(ctx.params):  # checked, never created: the reply stores nothing
+        entries = [item for item in entries if item.get("id") is not None]
+    labels = [_resolve(ctx, account_id, item) for item in entries]
+    unique = {label["id"]: {"id": label["id"], "name": label["name"]} for label in labels}
+    return {"adlabels": list(unique.values())}
+
+
+def _bad_entries(shape: str) -> GraphError:
+    return invalid_param(
+        f"Param adlabels must be {shape}",
+        blame="adlabels",
+        user_msg='Send adlabels as [{"id": "<label id>"}] or [{"name": "<label name>"}].',
+    )
+
+
 def _entries(ctx: Ctx) -> list[dict[str, Any]]:
     entries = ctx.params.list_("adlabels", required=True) or []
     if not entries or not all(isinstance(item, dict) for item in entries):
-        raise invalid_param(
-            "Param adlabels must be a non-empty array of objects",
-            blame="adlabels",
-            user_msg='Send adlabels as [{"id": "<label id>"}] or [{"name": "<label name>"}].',
-        )
+        raise _bad_entries("a non-empty array of objects")
     return entries
 
 
