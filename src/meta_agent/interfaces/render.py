@@ -359,6 +359,24 @@ def approvals_table(rows: Sequence[Mapping[str, Any]]) -> Table:
     return table
 
 
+def keys_table(rows: Sequence[Mapping[str, Any]]) -> Table:
+    """API keys (never their secrets): id, name, role or revoked, accounts and actions."""
+    table = Table(title="API keys", title_justify="left")
+    for column in ("ID", "Name", "Role", "Accounts", "Actions"):
+        table.add_column(column, no_wrap=column == "ID", overflow="fold")
+    for row in rows:
+        state = Text("revoked", style="red") if row["revoked"] else Text(str(row["role"]))
+        add_row(
+            table,
+            str(row["id"]),
+            str(row["name"]),
+            state,
+            ", ".join(row["accounts"]),
+            ", ".join(row["actions"]),
+        )
+    return table
+
+
 def approval_view(detail: Mapping[str, Any]) -> RenderableType:
     """One approval: who asked, why it is held, and each write exactly as it will be sent."""
     table = Table(

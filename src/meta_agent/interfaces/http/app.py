@@ -27,7 +27,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from meta_agent.config import Settings, data_dir
 from meta_agent.errors import ConfigError
-from meta_agent.interfaces.http import errors
+from meta_agent.interfaces.http import docs, errors
 from meta_agent.interfaces.http.auth import ApiKeyStore
 from meta_agent.interfaces.http.deps import HttpState
 from meta_agent.interfaces.http.jobs import Jobs
@@ -117,7 +117,9 @@ def create_app(
         description=DESCRIPTION,
         openapi_tags=TAGS,
         lifespan=lifespan,
+        docs_url=None,  # served from the bundled Swagger UI below, not from a CDN
     )
+    docs.install(app)
     app.state.http = HttpState(
         service, keys, jobs, sender is not None, metrics_enabled, sync_wait=sync_wait
     )

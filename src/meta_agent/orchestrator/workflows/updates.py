@@ -29,6 +29,7 @@ from meta_agent.agents.budgets import (
     check_floor,
     schedule_days,
 )
+from meta_agent.agents.money_input import check_stated_currency
 from meta_agent.agents.params import AdSetChanges, CampaignChanges, NumericId
 from meta_agent.agents.validation import validate
 from meta_agent.errors import InvalidParameterError, NotFoundError, RequestValidationError
@@ -144,6 +145,7 @@ async def _plan_one(
     _check_archived(at, changes, node)
     account_id = _account(request, at, node)
     currency = (await env.account(account_id)).currency
+    check_stated_currency(changes, currency, f"{at}.changes")
     policy = PolicyCheck(env.policies.for_account(account_id, currency), currency)
     check_changes(policy, at, changes, node)
     if changes.daily_budget or changes.lifetime_budget:
