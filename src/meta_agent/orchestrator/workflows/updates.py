@@ -88,6 +88,7 @@ class Change:
     account_id: str
     before: dict[str, Any]
     after: dict[str, Any]
+    currency: str | None = None  # the account's: budgets are its minor units
 
     def to_dict(self) -> dict[str, Any]:
         """As journaled and returned."""
@@ -95,6 +96,7 @@ class Change:
             "object_id": self.object_id,
             "level": self.level,
             "account_id": self.account_id,
+            "currency": self.currency,
             "before": self.before,
             "after": self.after,
         }
@@ -156,6 +158,7 @@ async def _plan_one(
         account_id=account_id,
         before=_before(node, changes),
         after=_spec(changes, node).to_params(),
+        currency=currency,
     )
 
 
