@@ -112,3 +112,27 @@ def test_a_plan_fits_80_columns() -> None:
     }
     text = rendered(updates_table([update]))
     assert_fits(text, "120210000000000002", "USD 20.00 (2000)", "USD 25.00 (2500)")
+
+
+def test_an_optimization_plan_shows_money_and_why() -> None:
+    """An optimizer's change: budgets in major units, its rationale, its notes."""
+    from meta_agent.interfaces.plan_render import plan_views
+
+    result = {
+        "campaign_id": "120210000000000001",
+        "changes": [
+            {
+                "object_id": "120210000000000002",
+                "level": "adset",
+                "kind": "raise_budget",
+                "before": {"daily_budget": 50000},
+                "after": {"daily_budget": 60000},
+                "currency": "INR",
+                "rationale": "cost per result 20% under target",
+            }
+        ],
+        "notes": ["ad 3: not enough data"],
+    }
+    text = "".join(rendered(view) for view in plan_views(result))
+    assert_fits(text, "INR 500.00 (50000)", "INR 600.00 (60000)", "note: ad 3: not enough data")
+    assert "cost per result" in text

@@ -14,6 +14,7 @@ from meta_agent.interfaces.examples import example
 from meta_agent.orchestrator.env import Env
 from meta_agent.orchestrator.orchestrator import Orchestrator
 from meta_agent.store.sql import SqlJournal
+from tests.conftest import INR_ACCOUNT
 from tests.orchestrator.conftest import full_campaign_request, live_objects
 
 
@@ -82,3 +83,25 @@ async def test_the_verdict_says_when_activation_waits_for_an_approval(
     policy = ((await Orchestrator(env).execute(request)).result or {})["policy"]
     assert policy["activation"] == "waits for an approval"
     assert "approver" in policy["verdict"]
+
+
+async def test_an_update_creative_dry_run_shows_the_new_creative_and_the_ad(
+    orchestrator: Orchestrator,
+) -> None:
+    """The new creative's text and the ad it goes on, with the creative it replaces."""
+    launched = await orchestrator.execute(full_campaign_request("launch", adsets=1, images=1))
+    ad = (launched.result or {})["ads"][0]
+    request = example("update_creative")
+    request["account_id"] = INR_ACCOUNT
+    request["data"]["ad_id"] = ad["id"]
+    request["data"]["creative"]["page_id"] = full_campaign_request()["data"]["ads"][0]["creative"][
+        "page_id"
+    ]
+    response = await orchestrator.execute(request)
+    assert response.status == "COMPLETED", response.error
+    creative, change = (response.result or {})["objects"]
+    assert creative["name"] == "Spring hero, v2"
+    assert creative["message"] == "Fresh roast, delivered."
+    assert "hero-2" in creative["image_hash"]
+    assert change["creative"] == "Spring hero, v2"
+    assert change["replaces"] == ad["creative_id"]

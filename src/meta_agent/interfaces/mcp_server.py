@@ -81,7 +81,8 @@ The account's policy may hold an activation or a budget raise: the status is the
 PENDING_APPROVAL until a person approves it; you cannot approve your own request.
 Call a writing tool with dry_run=true first (nothing is created), then again without it, and
 always pass your own request_id: repeating a request_id returns the first outcome and never
-acts twice. Budgets are integers in the currency's minor unit (50000 = 500.00 INR).
+acts twice (a failure too: send a new request_id to retry). Budgets are integers in the
+currency's minor unit (50000 = 500.00 INR), or text in the account's currency ("500.00 INR").
 Every response carries a workflow_id: see it with `workflow_status`; an interrupted one can be
 carried on with `resume_workflow` or undone with `rollback_workflow`.
 """

@@ -30,8 +30,10 @@ def is_plan(result: Mapping[str, Any]) -> bool:
 def plan_views(result: Mapping[str, Any]) -> list[RenderableType]:
     """The plan: a launch's objects, or an update's before and after, then the verdict."""
     if _is_update_plan(result):
-        return [updates_table(result["updates"])]
-    views: list[RenderableType] = [objects_table(result["objects"], result.get("currency"))]
+        views: list[RenderableType] = [updates_table(_changes(result))]
+        views += [Text(f"note: {note}", style="yellow") for note in result.get("notes") or []]
+        return views
+    views = [objects_table(result["objects"], result.get("currency"))]
     policy = result.get("policy") or {}
     if policy:
         views.append(policy_text(policy))
@@ -42,7 +44,9 @@ def objects_table(objects: Sequence[Mapping[str, Any]], currency: str | None = N
     """One row per object that would be created: what it is, and every detail to check."""
     account = f" ({currency})" if currency else ""
     table = Table(
-        title=f"The plan{account}: nothing was created", title_justify="left", show_lines=True
+        title=f"The plan{account}: nothing was created or changed",
+        title_justify="left",
+        show_lines=True,
     )
     table.add_column("Object", ratio=1, overflow="fold")
     table.add_column("What would be sent", ratio=3, overflow="fold")
@@ -97,9 +101,10 @@ def updates_table(updates: Sequence[Mapping[str, Any]]) -> Table:
     for update in updates:
         currency = update.get("currency")
         before, after = update.get("before") or {}, update.get("after") or {}
+        why = f"\n{update['rationale']}" if update.get("rationale") else ""
         for field in after:
             table.add_row(
-                f"{update.get('level')} {update.get('object_id')}",
+                f"{update.get('level')} {update.get('object_id')}{why}",
                 field,
                 shown(field, before.get(field), currency),
                 shown(field, after.get(field), currency),
@@ -118,9 +123,15 @@ def _is_amount(value: Any) -> bool:
     return isinstance(value, int) or (isinstance(value, str) and value.isdigit())
 
 
+def _changes(result: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """An update's ``updates``, or an optimization's ``changes`` (same shape)."""
+    changes = result.get("updates", result.get("changes"))
+    return list(changes) if isinstance(changes, list) else []
+
+
 def _is_update_plan(result: Mapping[str, Any]) -> bool:
-    updates = result.get("updates")
-    return isinstance(updates, list) and all(isinstance(u, Mapping) for u in updates)
+    changes = result.get("updates", result.get("changes"))
+    return isinstance(changes, list) and all(isinstance(c, Mapping) for c in changes)
 
 
 def _plain(value: Any) -> str:
