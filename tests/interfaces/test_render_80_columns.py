@@ -21,10 +21,10 @@ WORKFLOW_ID = "494c84544bbb4158a0bf40a8e9e869a6"
 APPROVAL_ID = "9f1c2a7be0d34c5f8a6b1e2d3c4f5a6b"
 
 
-def rendered(view: RenderableType) -> str:
-    """``view`` as an 80-column terminal shows it."""
+def rendered(view: RenderableType, width: int = WIDTH) -> str:
+    """``view`` as a terminal ``width`` columns wide (80 unless said) shows it."""
     buffer = io.StringIO()
-    Console(file=buffer, width=WIDTH, color_system=None).print(view)
+    Console(file=buffer, width=width, color_system=None).print(view)
     return buffer.getvalue()
 
 
@@ -136,3 +136,26 @@ def test_an_optimization_plan_shows_money_and_why() -> None:
     text = "".join(rendered(view) for view in plan_views(result))
     assert_fits(text, "INR 500.00 (50000)", "INR 600.00 (60000)", "note: ad 3: not enough data")
     assert "cost per result" in text
+
+
+def test_an_approval_shows_held_budgets_in_major_units() -> None:
+    """A held write's budget reads USD 25.00 (2500), not a bare 2500."""
+    from meta_agent.interfaces.render import approval_view
+
+    detail = {
+        "id": APPROVAL_ID,
+        "status": "PENDING",
+        "account_id": "act_9876543210",
+        "requested_by": "agent",
+        "expires_at": "2026-12-04T15:21:09+00:00",
+        "diff": [
+            {
+                "method": "POST",
+                "path": "120210000000000002",
+                "params": {"daily_budget": 2500},
+                "currency": "USD",
+                "holds": ["a raise of 25% needs an approval"],
+            }
+        ],
+    }
+    assert "daily_budget=USD 25.00 (2500)" in rendered(approval_view(detail), width=200)

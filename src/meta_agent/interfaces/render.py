@@ -21,7 +21,7 @@ from rich.table import Table
 from rich.text import Text
 
 from meta_agent.agents.report import Metrics, PerformanceReport, Segment
-from meta_agent.interfaces.plan_render import is_plan, plan_views
+from meta_agent.interfaces.plan_render import is_plan, plan_views, shown
 from meta_agent.orchestrator.requests import OrchestratorResponse
 from meta_agent.service.health import HealthReport
 from meta_agent.store.journal import WorkflowRecord
@@ -413,7 +413,10 @@ def approval_view(detail: Mapping[str, Any]) -> RenderableType:
     for column in ("Write", "Parameters", "Why held"):
         table.add_column(column)
     for write in detail.get("diff", []):
-        params = ", ".join(f"{k}={v}" for k, v in sorted(write.get("params", {}).items()))
+        currency = write.get("currency")
+        params = ", ".join(
+            f"{k}={shown(k, v, currency)}" for k, v in sorted(write.get("params", {}).items())
+        )
         add_row(
             table,
             f"{write.get('method')} {write.get('path')}",
