@@ -168,3 +168,35 @@ def test_keys_list_and_revoke(tmp_path: Path) -> None:
     assert json_of(invoke("keys", "list", "--file", keys_file, "--json"))[0]["revoked"] is True
     table = invoke("keys", "list", "--file", keys_file)
     assert "revoked" in table.stdout
+
+
+def test_ctrl_c_in_a_real_run_names_its_workflow(tmp_path: Path) -> None:
+    """SIGINT to `meta-agent run` mid-workflow: stderr names that workflow and the commands."""
+    import os
+    import re
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    (tmp_path / "clip.mp4").write_bytes(MP4)  # the video's encoding keeps the run busy
+    request = json.loads(invoke("example", "create_full_campaign", "--kind", "video").stdout)
+    path = write_request(tmp_path, request)
+    env = {**os.environ, "META_AGENT_DATA_DIR": str(tmp_path / "data"), "COLUMNS": "200"}
+    command = [sys.executable, "-m", "meta_agent", "run", str(path), "--dry-run"]
+    with subprocess.Popen(  # noqa: S603 - our own CLI, fixed arguments
+        command, cwd=tmp_path, env=env, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True
+    ) as process:
+        assert process.stderr is not None
+        started = None
+        deadline = time.monotonic() + 60
+        while started is None and time.monotonic() < deadline:
+            started = re.search(r"workflow (\w+) started", process.stderr.readline())
+        assert started is not None, "the workflow never started"
+        time.sleep(0.5)
+        process.send_signal(signal.SIGINT)
+        rest = process.stderr.read()
+        assert process.wait(timeout=30) == 130
+    text = " ".join(rest.split())
+    assert f"meta-agent workflows resume {started[1]}" in text
+    assert f"meta-agent workflows rollback {started[1]}" in text
