@@ -12,7 +12,9 @@ from typing import Any
 
 import httpx2
 
+from meta_agent.interfaces.examples import example
 from meta_agent.interfaces.http.webhooks import sign
+from meta_agent.orchestrator.orchestrator import RETRY_HINT
 from tests.interfaces.test_http_openapi import assets_host, harness, http  # noqa: F401
 
 README = Path(__file__).resolve().parents[2] / "README.md"
@@ -100,3 +102,18 @@ def test_the_readme_signature_recipe_is_what_the_service_signs() -> None:
     exec(snippet, scope)  # noqa: S102 (the README's own snippet)
     assert scope["expected"] == signature
     assert scope["ok"] is True
+
+
+async def test_http_replays_a_failure_with_the_retry_hint(
+    http: httpx2.AsyncClient,  # noqa: F811
+) -> None:
+    """POST the same request_id after a failure: the replay's error says to use a new one."""
+    request = example("create_full_campaign")
+    request["data"]["ads"][0]["creative"]["page_id"] = "111111111111111"  # Meta refuses it
+    request = {**request, "request_id": "http-replay", "options": {"dry_run": False}}
+    first = (await http.post("/v1/requests", json=request)).json()
+    assert first["status"] == "ROLLED_BACK", first
+    assert "hint" not in first["error"]
+    again = (await http.post("/v1/requests", json=request)).json()
+    assert again["replayed"] is True
+    assert again["error"]["hint"] == RETRY_HINT

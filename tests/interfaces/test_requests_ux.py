@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 import typer
 
 from meta_agent.interfaces.cli_common import run_async
-from meta_agent.interfaces.examples import KINDS
+from meta_agent.interfaces.examples import KINDS, example
 from meta_agent.orchestrator.action_schema import DATA_MODELS
 from meta_agent.orchestrator.orchestrator import RETRY_HINT
 from meta_agent.orchestrator.requests import ACTIONS
@@ -200,3 +201,27 @@ def test_ctrl_c_in_a_real_run_names_its_workflow(tmp_path: Path) -> None:
     text = " ".join(rest.split())
     assert f"meta-agent workflows resume {started[1]}" in text
     assert f"meta-agent workflows rollback {started[1]}" in text
+
+
+def _failing_launch(request_id: str) -> dict[str, Any]:
+    """The image example, for real, on a Page Meta refuses: it runs, fails, rolls back."""
+    request = example("create_full_campaign")
+    request["data"]["ads"][0]["creative"]["page_id"] = "111111111111111"
+    return {**request, "request_id": request_id, "options": {"dry_run": False}}
+
+
+async def test_mcp_replays_a_failure_with_the_retry_hint(
+    service: MetaAgentService,  # noqa: F811
+) -> None:
+    """The same request_id through MCP after a failure: replayed, with the hint."""
+    request = _failing_launch("mcp-replay")
+    arguments = {"data": request["data"], "account_id": request["account_id"]}
+    arguments["request_id"] = request["request_id"]
+    async with connected(service) as session:
+        first = await session.call_tool("create_full_campaign", arguments)
+        again = await session.call_tool("create_full_campaign", arguments)
+    assert first.is_error
+    assert "hint" not in (first.structured_content or {})["error"]
+    replayed = again.structured_content or {}
+    assert replayed["replayed"] is True
+    assert replayed["error"]["hint"] == RETRY_HINT
