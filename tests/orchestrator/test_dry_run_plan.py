@@ -6,8 +6,10 @@ from __future__ import annotations
 from typing import Any
 
 import httpx2
+import pytest
 
 from meta_agent.cache import MemoryCache
+from meta_agent.errors import RequestValidationError
 from meta_agent.gate.policy import AccountPolicy, PolicyBook
 from meta_agent.graph.client import GraphClient
 from meta_agent.interfaces.examples import example
@@ -105,3 +107,22 @@ async def test_an_update_creative_dry_run_shows_the_new_creative_and_the_ad(
     assert "hero-2" in creative["image_hash"]
     assert change["creative"] == "Spring hero, v2"
     assert change["replaces"] == ad["creative_id"]
+
+
+async def test_an_update_stated_in_another_currency_is_refused(orchestrator: Orchestrator) -> None:
+    """'25.00 INR' for a USD ad set: refused before any write, naming the change's field."""
+    launch = example("create_full_campaign")
+    launch["options"] = {}
+    created = (await orchestrator.execute(launch)).result or {}
+    request = example("update_campaign")
+    request["data"]["updates"] = [
+        {
+            "object_id": created["adsets"][0]["id"],
+            "level": "adset",
+            "changes": {"daily_budget": "25.00 INR"},
+        }
+    ]
+    with pytest.raises(RequestValidationError) as caught:
+        await orchestrator.execute(request)
+    assert caught.value.field == "data.updates[0].changes.daily_budget"
+    assert "USD" in caught.value.message
