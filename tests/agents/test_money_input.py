@@ -32,7 +32,7 @@ def test_amounts_convert_with_the_currency_offset(stated: object, minor: int) ->
     ("stated", "says"),
     [
         ("10.5 JPY", "JPY has no minor unit"),
-        ("lots", "give minor units (5000) or '50.00 USD'"),
+        ("lots", "an integer of minor units (5000) or the amount and currency"),
         ("0.00 USD", "more than zero"),
         ("50,00 USD", "is not an amount"),
     ],

@@ -46,7 +46,10 @@ def parse_stated(text: str) -> StatedAmount:
     """
     match = _STATED.match(text)
     if match is None:
-        raise _refused(f"{text!r} is not an amount; give minor units (5000) or '50.00 USD'")
+        raise _refused(
+            f"{text!r} is not an amount; give an integer of minor units (5000) or the amount "
+            "and currency as text ('50.00 USD')"
+        )
     amount, currency = Decimal(match[1]), match[2].upper()
     factor = minor_unit_factor(currency)
     minor = amount * factor
