@@ -25,8 +25,10 @@ Kind = Literal["image", "video", "carousel"]
 
 
 def schema(action: ActionArg) -> None:
-    """The JSON Schema of ACTION's `data` (the same one its MCP tool gives a model).
+    """The JSON Schema of ACTION's `data` (what its MCP tool gives a model as `data`).
 
+    The writing actions' MCP tools advertise exactly this schema for their `data` argument;
+    get_insights and performance_report take the same fields as the tool's own arguments.
     Money fields take an integer in the account currency's minor unit (5000 is 50.00 USD,
     1000 is 1000 JPY) or the amount as text, "50.00 USD".
     """
