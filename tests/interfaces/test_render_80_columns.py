@@ -159,3 +159,30 @@ def test_an_approval_shows_held_budgets_in_major_units() -> None:
         ],
     }
     assert "daily_budget=USD 25.00 (2500)" in rendered(approval_view(detail), width=200)
+
+
+def test_a_bulk_plan_shows_each_item() -> None:
+    """A bulk dry run: each item's line, then its own plan, in 80 columns."""
+    from meta_agent.interfaces.plan_render import is_plan, plan_views
+
+    update = {
+        "object_id": "120210000000000002",
+        "level": "adset",
+        "currency": "USD",
+        "before": {"daily_budget": 2000},
+        "after": {"daily_budget": 2500},
+    }
+    result = {
+        "results": [
+            {
+                "index": 0,
+                "status": "COMPLETED",
+                "request_id": "b/0",
+                "result": {"updates": [update]},
+            },
+            {"index": 1, "status": "FAILED", "request_id": "b/1", "error": {"message": "no ad"}},
+        ]
+    }
+    assert is_plan(result)
+    text = "".join(rendered(view) for view in plan_views(result))
+    assert_fits(text, "item 0: COMPLETED", "USD 25.00 (2500)", "item 1: FAILED", "error: no ad")

@@ -23,12 +23,17 @@ _KINDS = {"adcreative": "creative", "adset": "ad set"}
 
 
 def is_plan(result: Mapping[str, Any]) -> bool:
-    """Whether ``result`` is a dry run's plan this module lays out."""
+    """Whether ``result`` is a dry run's plan this module lays out (a bulk's: its items')."""
+    if isinstance(result.get("results"), list):
+        return any(is_plan(item.get("result") or {}) for item in result["results"])
     return isinstance(result.get("objects"), list) or _is_update_plan(result)
 
 
 def plan_views(result: Mapping[str, Any]) -> list[RenderableType]:
-    """The plan: a launch's objects, or an update's before and after, then the verdict."""
+    """The plan: a launch's objects, or an update's before and after, then the verdict;
+    for a bulk, each item's under a line naming it."""
+    if isinstance(result.get("results"), list):
+        return _bulk_views(result["results"])
     if _is_update_plan(result):
         views: list[RenderableType] = [updates_table(_changes(result))]
         views += [Text(f"note: {note}", style="yellow") for note in result.get("notes") or []]
@@ -37,6 +42,19 @@ def plan_views(result: Mapping[str, Any]) -> list[RenderableType]:
     policy = result.get("policy") or {}
     if policy:
         views.append(policy_text(policy))
+    return views
+
+
+def _bulk_views(items: Sequence[Mapping[str, Any]]) -> list[RenderableType]:
+    views: list[RenderableType] = []
+    for item in items:
+        head = f"item {item.get('index')}: {item.get('status')}  request {item.get('request_id')}"
+        views.append(Text(head, style="bold"))
+        inner = item.get("result") or {}
+        if is_plan(inner):
+            views += plan_views(inner)
+        elif item.get("error"):
+            views.append(Text(f"error: {item['error'].get('message')}", style="red"))
     return views
 
 
