@@ -107,7 +107,7 @@ _running: dict[str, str] = {}
 def interrupted_message(workflow_id: str | None) -> str:
     """What Ctrl-C prints: the workflow left behind and the commands to resume or undo it."""
     if workflow_id is None:
-        return "interrupted before a workflow began: nothing was sent to Meta"
+        return "interrupted before a workflow began: nothing was written"
     return (
         f"interrupted: workflow {workflow_id} is journaled and stopped where it was. Carry it "
         f"on with `meta-agent workflows resume {workflow_id}`, or undo what it created with "
