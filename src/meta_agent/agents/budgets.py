@@ -17,6 +17,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
+from meta_agent.agents.money_input import check_stated_currency
 from meta_agent.agents.params import AdSetParams, CampaignParams
 from meta_agent.agents.validation import join_path
 from meta_agent.errors import RequestValidationError
@@ -124,8 +125,10 @@ def check_minimums(
 
     Raises:
         RequestValidationError: e.g. ``adsets[0].daily_budget: ₹40.00 is the minimum for INR
-            impressions-billed ad sets; got ₹1.00``.
+            impressions-billed ad sets; got ₹1.00``; or an amount stated in another
+            currency than ``currency``.
     """
+    check_stated_currency(params, currency, at)
     row = floors or table.get(currency.upper())
     if row is None:
         return

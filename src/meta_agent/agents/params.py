@@ -26,6 +26,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from meta_agent.agents.money_input import MinorUnits
 from meta_agent.agents.validation import join_path
 from meta_agent.errors import RequestValidationError
 
@@ -182,7 +183,6 @@ def _upper(value: Any) -> Any:
 CountryCode = Annotated[str, BeforeValidator(_upper), Field(pattern=r"^[A-Z]{2}$")]
 NumericId = Annotated[str, Field(pattern=r"^\d+$")]
 Name = Annotated[str, Field(min_length=1, max_length=400)]
-MinorUnits = Annotated[int, Field(gt=0, strict=True)]
 
 
 class _Params(BaseModel):

@@ -324,7 +324,12 @@ def _approval_required(waiting: Sequence[Judged]) -> ApprovalRequiredError:
     rules = sorted({hold.rule for j in waiting for hold in j.verdict.holds})
     account = waiting[0].subject.account_id
     diff = [
-        {**j.write.to_dict(), "holds": [hold.message for hold in j.verdict.holds]} for j in waiting
+        {
+            **j.write.to_dict(),
+            "currency": j.subject.currency,  # its budgets are this currency's minor units
+            "holds": [hold.message for hold in j.verdict.holds],
+        }
+        for j in waiting
     ]
     reasons = "; ".join(dict.fromkeys(h.message for j in waiting for h in j.verdict.holds))
     return ApprovalRequiredError(

@@ -1,7 +1,7 @@
 """The ``meta-agent`` command line: a thin adapter over :class:`MetaAgentService`.
 
-Commands: ``demo``, ``run``, ``workflows list|show|resume|rollback|undo``, ``insights``,
-``report``, ``health``, ``sandbox``, ``serve``, ``mcp``, ``keys create`` and ``walkthrough``. Each prints
+Commands: ``demo``, ``run``, ``schema``, ``example``, ``workflows list|show|resume|rollback|undo``,
+``insights``, ``report``, ``health``, ``sandbox``, ``serve``, ``mcp``, ``keys create`` and ``walkthrough``. Each prints
 tables for people or, with ``--json``, one JSON document for machines. Exit codes (one
 table for every command, see :mod:`meta_agent.interfaces.cli_common`): 0 done, 1 internal
 error or unhealthy, 2 the caller's mistake (validation, configuration, policy), 3 Meta's
@@ -23,7 +23,14 @@ import typer
 from pydantic import SecretStr, ValidationError
 from rich.markup import escape
 
-from meta_agent.interfaces import cli_approvals, cli_insights, cli_keys, cli_ops, cli_workers
+from meta_agent.interfaces import (
+    cli_approvals,
+    cli_insights,
+    cli_keys,
+    cli_ops,
+    cli_requests,
+    cli_workers,
+)
 from meta_agent.interfaces.cli_common import (
     EXIT_USAGE,
     EXIT_WORKFLOW,
@@ -48,6 +55,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode="markdown",  # a docstring's paragraphs rewrap to the terminal's width
 )
 console = err
 ClockKind = Literal["system", "manual", "accelerated"]
@@ -228,14 +236,27 @@ def demo(
         Path | None,
         typer.Option("--html", help="Also write the report as one self-contained HTML page."),
     ] = None,
+    print_request: Annotated[
+        bool,
+        typer.Option(
+            "--print-request",
+            help="Print the request the demo sends (a create_full_campaign request) and stop.",
+        ),
+    ] = False,
     config: ConfigOpt = None,
 ) -> None:
     """Launch a full campaign on a fresh embedded sandbox, let a week pass, and report on it.
 
     Six images, a campaign, three ad sets, six creatives and six ads go through the same
     service an agent calls, then are activated; no Meta account is needed and nothing on
-    this machine is changed.
+    this machine is changed. --print-request shows the request instead (save it, edit it,
+    and give it to meta-agent run).
     """
+    if print_request:
+        from meta_agent.interfaces.demo_request import demo_request
+
+        print_json(demo_request())
+        return
     from meta_agent.interfaces.demo import run_demo
     from meta_agent.interfaces.render import created_table, report_views
     from meta_agent.interfaces.report_html import render_html
@@ -312,6 +333,8 @@ def walkthrough(
 # Registered in the order --help lists them: the newcomer's first command first.
 app.command()(demo)
 app.command()(cli_ops.run)
+app.command()(cli_requests.schema)
+app.command()(cli_requests.example)
 app.add_typer(cli_ops.workflows_app, name="workflows")
 app.command()(cli_insights.insights)
 app.command()(cli_insights.report)

@@ -92,10 +92,28 @@ def run_async(work: Callable[[], Awaitable[T]], *, as_json: bool = False) -> T:
     except (typer.Exit, typer.Abort):
         raise
     except KeyboardInterrupt:
-        err.print("[yellow]interrupted[/]")
+        err.print(f"[yellow]{escape(interrupted_message(_running.pop('workflow_id', None)))}[/]")
         raise typer.Exit(130) from None
     except Exception as error:
         fail(error, as_json=as_json)
+    finally:
+        _running.clear()
+
+
+# The workflow this command is running, as its events name it: Ctrl-C says how to go on.
+_running: dict[str, str] = {}
+
+
+def interrupted_message(workflow_id: str | None) -> str:
+    """What Ctrl-C prints: the workflow left behind and the commands to resume or undo it."""
+    if workflow_id is None:
+        return "interrupted before a workflow began: nothing was written"
+    return (
+        f"interrupted: workflow {workflow_id} is journaled and stopped where it was. Carry it "
+        f"on with `meta-agent workflows resume {workflow_id}`, or undo what it created with "
+        f"`meta-agent workflows rollback {workflow_id}` (`meta-agent workflows show "
+        f"{workflow_id}` lists its steps)"
+    )
 
 
 async def _call(work: Callable[[], Awaitable[T]]) -> T:
@@ -148,6 +166,8 @@ def print_error(detail: dict[str, Any]) -> None:
         err.print(f"  - {escape(str(problem))}")
     if detail.get("user_msg"):
         err.print(f"  Meta says: {escape(str(detail['user_msg']))}")
+    if detail.get("hint"):
+        err.print(f"  [cyan]hint[/]: {escape(str(detail['hint']))}")
 
 
 def settings_from(config: Path | None, **overrides: Any) -> Settings:
@@ -204,15 +224,17 @@ def busy(message: str, *, enabled: bool = True) -> Iterator[None]:
 
 @asynccontextmanager
 async def step_progress(service: MetaAgentService, *, enabled: bool) -> AsyncIterator[None]:
-    """Print what the workflow journals as it happens (from the orchestrator's event bus)."""
-    if not enabled:
-        yield
-        return
+    """Print what the workflow journals as it happens (from the orchestrator's event bus).
+
+    Printed or not, the workflow's id is noted, so that Ctrl-C can name it.
+    """
     from meta_agent.interfaces.demo import describe
     from meta_agent.orchestrator.events import ANY
 
     async def on_event(event: Event) -> None:
-        text = describe(event)
+        if event.workflow_id is not None:
+            _running.setdefault("workflow_id", event.workflow_id)
+        text = describe(event) if enabled else None
         if text is not None:
             err.print(f"  [green]✓[/] {escape(text)}")
 

@@ -14,7 +14,7 @@ from typing import Annotated, Any
 
 import typer
 
-from meta_agent.interfaces.cli_common import ConfigOpt, JsonOpt, err, fail, print_json
+from meta_agent.interfaces.cli_common import ConfigOpt, JsonOpt, err, fail, out, print_json
 from meta_agent.interfaces.cli_ops import load_entry
 
 keys_app = typer.Typer(
@@ -81,12 +81,9 @@ def list_keys(
     if as_json:
         print_json(rows)
         return
-    for row in rows:
-        state = "revoked" if row["revoked"] else row["role"]
-        typer.echo(
-            f"{row['id']}  {row['name']}  {state}  accounts {','.join(row['accounts'])}  "
-            f"actions {','.join(row['actions'])}"
-        )
+    from meta_agent.interfaces.render import keys_table
+
+    out.print(keys_table(rows))
 
 
 @keys_app.command("revoke")

@@ -92,12 +92,20 @@ def run(
     ],
     dry_run: Annotated[
         bool,
-        typer.Option("--dry-run", help="Have Meta validate the whole plan; create nothing."),
+        typer.Option(
+            "--dry-run",
+            help="Create nothing: Meta validates, and the plan is shown (names, budgets, "
+            "schedule, targeting, creatives, Meta's estimates, the policy's verdict).",
+        ),
     ] = False,
     as_json: JsonOpt = False,
     config: ConfigOpt = None,
 ) -> None:
     """Run any action (create_full_campaign, create_campaign, update_campaign, ...).
+
+    `meta-agent example ACTION` prints a request to start from, `meta-agent schema ACTION`
+    its schema. Money is Meta's minor units (5000 on a USD account is 50.00 USD) or text,
+    "50.00 USD". Ctrl-C names the workflow and the commands to resume or roll it back.
 
     Against the Graph API when an access token is configured, else against the embedded
     sandbox (saying so). Exit 4 when the workflow failed (it was rolled back), 5 when it waits

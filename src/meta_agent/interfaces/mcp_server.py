@@ -46,7 +46,7 @@ from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.server.mcpserver.tools import Tool
 from mcp.types import CallToolResult, InputRequiredResult, ToolAnnotations
-from pydantic import AnyHttpUrl, BaseModel, ValidationError
+from pydantic import AnyHttpUrl, ValidationError
 from starlette.applications import Starlette
 
 from meta_agent.config import Settings, load_settings
@@ -64,12 +64,7 @@ from meta_agent.errors import (
 from meta_agent.interfaces.mcp_auth import Access, ApiKeyVerifier, access_for
 from meta_agent.interfaces.mcp_tools import MetaAgentTools
 from meta_agent.observability.logging import configure_logging
-from meta_agent.orchestrator.workflows.bulk import BulkData
-from meta_agent.orchestrator.workflows.campaign_only import CampaignOnlyData
-from meta_agent.orchestrator.workflows.creative_update import CreativeUpdateData
-from meta_agent.orchestrator.workflows.full_campaign import FullCampaignData
-from meta_agent.orchestrator.workflows.optimize import OptimizeData
-from meta_agent.orchestrator.workflows.updates import UpdateData
+from meta_agent.orchestrator.action_schema import data_schema
 from meta_agent.service import MetaAgentService
 
 log = structlog.get_logger("meta_agent.mcp")
@@ -86,7 +81,8 @@ The account's policy may hold an activation or a budget raise: the status is the
 PENDING_APPROVAL until a person approves it; you cannot approve your own request.
 Call a writing tool with dry_run=true first (nothing is created), then again without it, and
 always pass your own request_id: repeating a request_id returns the first outcome and never
-acts twice. Budgets are integers in the currency's minor unit (50000 = 500.00 INR).
+acts twice (a failure too: send a new request_id to retry). Budgets are integers in the
+currency's minor unit (50000 = 500.00 INR), or text in the account's currency ("500.00 INR").
 Every response carries a workflow_id: see it with `workflow_status`; an interrupted one can be
 carried on with `resume_workflow` or undone with `rollback_workflow`; a completed one is
 undone with `undo_workflow` (a dry run first, then dry_run=false).
@@ -110,12 +106,12 @@ _HINTS: tuple[tuple[type[UsageError], str], ...] = (
 
 @dataclass(frozen=True)
 class ToolSpec:
-    """How one tool is presented: title, hints and the schema of its ``data``."""
+    """How one tool is presented: title, hints, and whether it takes an action's ``data``."""
 
     name: str
     title: str
     hints: ToolAnnotations
-    data_model: type[BaseModel] | None = None
+    takes_data: bool = False
 
 
 def _writes(*, idempotent: bool = True) -> ToolAnnotations:
@@ -132,12 +128,12 @@ def _reads(*, open_world: bool) -> ToolAnnotations:
 
 
 CATALOGUE: tuple[ToolSpec, ...] = (
-    ToolSpec("create_full_campaign", "Launch a full campaign", _writes(), FullCampaignData),
-    ToolSpec("create_campaign", "Create a campaign and ad sets", _writes(), CampaignOnlyData),
-    ToolSpec("update_campaign", "Update campaigns and ad sets", _writes(), UpdateData),
-    ToolSpec("update_creative", "Change an ad's creative", _writes(), CreativeUpdateData),
-    ToolSpec("optimize_campaign", "Optimize a campaign", _writes(), OptimizeData),
-    ToolSpec("bulk", "Run many requests", _writes(), BulkData),
+    ToolSpec("create_full_campaign", "Launch a full campaign", _writes(), takes_data=True),
+    ToolSpec("create_campaign", "Create a campaign and ad sets", _writes(), takes_data=True),
+    ToolSpec("update_campaign", "Update campaigns and ad sets", _writes(), takes_data=True),
+    ToolSpec("update_creative", "Change an ad's creative", _writes(), takes_data=True),
+    ToolSpec("optimize_campaign", "Optimize a campaign", _writes(), takes_data=True),
+    ToolSpec("bulk", "Run many requests", _writes(), takes_data=True),
     ToolSpec("get_insights", "Read insights", _reads(open_world=True)),
     ToolSpec("performance_report", "Performance report", _reads(open_world=True)),
     ToolSpec("workflow_status", "Show a workflow", _reads(open_world=False)),
@@ -203,18 +199,18 @@ def _tool(tools: MetaAgentTools, spec: ToolSpec) -> Tool:
         annotations=spec.hints,
         structured_output=True,
     )
-    if spec.data_model is not None:
-        _describe_data(tool, spec.data_model)
+    if spec.takes_data:
+        _describe_data(tool, spec.name)
     return tool
 
 
-def _describe_data(tool: Tool, model: type[BaseModel]) -> None:
+def _describe_data(tool: Tool, action: str) -> None:
     """Advertise ``data`` with the action's own schema (its definitions moved to the root).
 
     The tool still accepts any object there: the orchestrator validates it, so an error
     names the path (``data.adsets[1].daily_budget``) and the fix.
     """
-    schema = model.model_json_schema()
+    schema = data_schema(action)
     definitions = schema.pop("$defs", {})
     tool.parameters["properties"]["data"] = schema
     if definitions:

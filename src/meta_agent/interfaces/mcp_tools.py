@@ -67,7 +67,9 @@ DryRun = Annotated[
     Field(
         description=(
             "true: Meta validates the whole plan (validate_only) and NOTHING is created or "
-            "changed. Journaled apart, so the real call may reuse the same request_id."
+            "changed; result.objects is the plan (names, budgets in major units, targeting "
+            "with Meta's ids, creatives, Meta's audience estimate per ad set, the policy's "
+            "verdict). Journaled apart, so the real call may reuse the same request_id."
         )
     ),
 ]

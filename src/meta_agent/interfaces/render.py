@@ -11,14 +11,17 @@ import csv
 import io
 import json
 from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from rich import box
 from rich.console import RenderableType
 from rich.table import Table
 from rich.text import Text
 
 from meta_agent.agents.report import Metrics, PerformanceReport, Segment
+from meta_agent.interfaces.plan_render import is_plan, plan_views, shown
 from meta_agent.orchestrator.requests import OrchestratorResponse
 from meta_agent.service.health import HealthReport
 from meta_agent.store.journal import WorkflowRecord
@@ -74,7 +77,9 @@ def response_view(response: OrchestratorResponse) -> list[RenderableType]:
     )
     views: list[RenderableType] = [headline]
     result = response.result or {}
-    if any(key in result for key in ("campaign", "adsets", "ads")):
+    if response.dry_run and is_plan(result):
+        views += plan_views(result)
+    elif any(key in result for key in ("campaign", "adsets", "ads")):
         views.append(created_table(result))
     elif result:
         views.append(json.dumps(result, indent=2, default=str))
@@ -120,20 +125,39 @@ def created_table(result: Mapping[str, Any], title: str = "Created") -> Table:
     return table
 
 
+def compact_table(title: str) -> Table:
+    """A table with no vertical rules, for rows whose ids must stay whole at 80 columns."""
+    return Table(
+        title=title,
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+        padding=(0, 1),
+        pad_edge=False,
+        collapse_padding=True,
+    )
+
+
+def when(moment: datetime | str) -> str:
+    """A timestamp on two short lines: ``2026-12-03`` over ``15:21:09``."""
+    text = moment.strftime("%Y-%m-%d %H:%M:%S") if isinstance(moment, datetime) else moment
+    return text[:19].replace("T", " ").replace(" ", "\n", 1)
+
+
 def workflows_table(records: Sequence[WorkflowRecord]) -> Table:
-    """Journaled workflows, newest first."""
-    table = Table(title="Workflows", title_justify="left")
-    for column in ("ID", "Action", "Account", "Status", "Request", "Updated"):
-        table.add_column(column, no_wrap=column in {"ID", "Status"})
+    """Journaled workflows, newest first; the id and action over each other, so that an id
+    stays whole (to copy into ``workflows show``) in 80 columns."""
+    table = compact_table("Workflows")
+    table.add_column("Workflow / action", no_wrap=True)
+    table.add_column("Status", no_wrap=True)
+    table.add_column("Account / request", overflow="fold")
+    table.add_column("Updated", no_wrap=True)
     for record in records:
         add_row(
             table,
-            record.id,
-            record.action,
-            record.account_id or "-",
+            Text.assemble(record.id, "\n", (record.action, "dim")),
             styled(record.status.value),
-            record.request_id,
-            record.updated_at.strftime("%Y-%m-%d %H:%M:%S"),
+            f"{record.account_id or '-'}\n{record.request_id}",
+            when(record.updated_at),
         )
     return table
 
@@ -342,19 +366,39 @@ def health_table(report: HealthReport) -> Table:
 
 
 def approvals_table(rows: Sequence[Mapping[str, Any]]) -> Table:
-    """Approvals, newest first: what holds them and until when."""
-    table = Table(title="Approvals", title_justify="left")
-    for column in ("ID", "Status", "Account", "Writes", "Rules", "Expires"):
-        table.add_column(column, no_wrap=column in {"ID", "Status"})
+    """Approvals, newest first: what holds them and until when (ids whole at 80 columns)."""
+    table = compact_table("Approvals")
+    table.add_column("Approval / account", no_wrap=True)
+    table.add_column("Status", no_wrap=True)
+    table.add_column("Writes", justify="right")
+    table.add_column("Rules", overflow="fold")
+    table.add_column("Expires", no_wrap=True)
     for row in rows:
         add_row(
             table,
-            str(row["id"]),
+            f"{row['id']}\n{row['account_id']}",
             styled(str(row["status"])),
-            str(row["account_id"]),
             str(len(row.get("diff", []))),
             ", ".join(row.get("rules", [])),
-            str(row["expires_at"])[:19].replace("T", " "),
+            when(str(row["expires_at"])),
+        )
+    return table
+
+
+def keys_table(rows: Sequence[Mapping[str, Any]]) -> Table:
+    """API keys (never their secrets): id, name, role or revoked, accounts and actions."""
+    table = Table(title="API keys", title_justify="left")
+    for column in ("ID", "Name", "Role", "Accounts", "Actions"):
+        table.add_column(column, no_wrap=column == "ID", overflow="fold")
+    for row in rows:
+        state = Text("revoked", style="red") if row["revoked"] else Text(str(row["role"]))
+        add_row(
+            table,
+            str(row["id"]),
+            str(row["name"]),
+            state,
+            ", ".join(row["accounts"]),
+            ", ".join(row["actions"]),
         )
     return table
 
@@ -369,7 +413,10 @@ def approval_view(detail: Mapping[str, Any]) -> RenderableType:
     for column in ("Write", "Parameters", "Why held"):
         table.add_column(column)
     for write in detail.get("diff", []):
-        params = ", ".join(f"{k}={v}" for k, v in sorted(write.get("params", {}).items()))
+        currency = write.get("currency")
+        params = ", ".join(
+            f"{k}={shown(k, v, currency)}" for k, v in sorted(write.get("params", {}).items())
+        )
         add_row(
             table,
             f"{write.get('method')} {write.get('path')}",

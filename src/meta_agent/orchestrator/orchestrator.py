@@ -385,6 +385,12 @@ def _replay(record: WorkflowRecord) -> OrchestratorResponse:
     return _response(record, replayed=True)
 
 
+RETRY_HINT = (
+    "this is the first outcome of this request_id, replayed: nothing was tried again; "
+    "send the request with a new request_id to retry"
+)
+
+
 def _response(
     record: WorkflowRecord,
     *,
@@ -395,6 +401,8 @@ def _response(
     failure = error.to_dict() if error is not None else record.error
     if record.status in (WorkflowStatus.COMPLETED, WorkflowStatus.PENDING_APPROVAL):
         failure = None
+    if replayed and failure is not None:
+        failure = {**failure, "hint": RETRY_HINT}
     return OrchestratorResponse(
         request_id=record.request_id.removesuffix(":dry-run"),
         workflow_id=record.id,

@@ -27,7 +27,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from meta_agent.config import Settings, data_dir
 from meta_agent.errors import ConfigError
-from meta_agent.interfaces.http import errors
+from meta_agent.interfaces.http import docs, errors
 from meta_agent.interfaces.http.auth import ApiKeyStore
 from meta_agent.interfaces.http.deps import HttpState
 from meta_agent.interfaces.http.jobs import Jobs
@@ -39,6 +39,7 @@ from meta_agent.interfaces.http.limits import (
 from meta_agent.interfaces.http.routes_approvals import router as approvals
 from meta_agent.interfaces.http.routes_reads import router as reads
 from meta_agent.interfaces.http.routes_requests import router as requests
+from meta_agent.interfaces.http.webhooks import SCHEME as WEBHOOK_SCHEME
 from meta_agent.interfaces.http.webhooks import Sleep, WebhookSender
 from meta_agent.service import MetaAgentService
 
@@ -56,7 +57,12 @@ wrong one, 403 names the account or action the key lacks.
 4xx naming the field (`data.adsets[0].daily_budget`); a workflow that ran and failed is a 200
 whose `status` and `error` say so (it ran; it failed).
 
-**Money** is an integer in the currency's minor unit (50000 = ₹500.00).
+**Money** is an integer in the account currency's minor unit (50000 = ₹500.00 on an INR
+account, 5000 = 50.00 USD, 1000 = ¥1000), or the amount as text with its currency, `"50.00
+USD"`, which must be the account's currency. Responses say amounts as `USD 50.00 (5000)`.
+
+**Images** over HTTP are `url` (fetched from a public address) or base64 `data`; `path` is
+for the local command line only.
 
 **Limits**: any request whose body is over `service.max_body_bytes` (48 MiB by default) is a
 413 `too_large` (send images by `url` rather than base64 `data`); a malformed
@@ -64,7 +70,9 @@ whose `status` and `error` say so (it ran; it failed).
 holding over 50000 arrays and objects, is a 422 with `field: body`. A synchronous request
 still running after `service.sync_wait_seconds` (30 s) is answered 202 with a `Location` to
 poll, and carries on.
+
 """
+DESCRIPTION += WEBHOOK_SCHEME
 TAGS = [
     {"name": "requests", "description": "Submit requests, synchronously or in the background."},
     {"name": "workflows", "description": "The journal: status, steps, resume, roll back."},
@@ -117,7 +125,9 @@ def create_app(
         description=DESCRIPTION,
         openapi_tags=TAGS,
         lifespan=lifespan,
+        docs_url=None,  # served from the bundled Swagger UI below, not from a CDN
     )
+    docs.install(app)
     app.state.http = HttpState(
         service, keys, jobs, sender is not None, metrics_enabled, sync_wait=sync_wait
     )

@@ -47,6 +47,21 @@ CALLBACK_FIELD = "callback_url"
 MAX_ANSWER_BYTES = 64 * 1024
 Sleep = Callable[[float], Awaitable[None]]
 
+# What a receiver needs to know, as the OpenAPI description (and the README) say it.
+SCHEME = f"""\
+**Webhooks**: a request with `callback_url` is answered 202 at once; when it finishes, the
+response JSON (as `GET /v1/requests/{{request_id}}` returns it) is POSTed to that URL. The
+service signs with the `service.webhook_secret` setting (`META_AGENT_SERVICE__WEBHOOK_SECRET`;
+without it `callback_url` is refused). Each delivery carries `{TIMESTAMP_HEADER}` (Unix seconds
+when signed), `{SIGNATURE_HEADER}: sha256=<hex>`, the HMAC-SHA256 with the secret as key over
+the timestamp, a `.`, then the raw body bytes (`<timestamp>.<body>`), and `{DELIVERY_HEADER}`
+(an id, the same on every retry of one delivery). Verify by recomputing the HMAC over the body
+exactly as received, compare in constant time, and reject timestamps more than 5 minutes
+old. A connection failure, timeout, 408, 429 or 5xx is retried with backoff (1 s, 2 s, 4 s...,
+at most 60 s) up to `service.webhook_attempts` (5) times; another 4xx ends the delivery;
+redirects are not followed.
+"""
+
 
 def sign(secret: str, timestamp: str, body: bytes) -> str:
     """The signature header's value for ``body`` sent at ``timestamp``."""

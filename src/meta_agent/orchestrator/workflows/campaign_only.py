@@ -19,6 +19,7 @@ from meta_agent.graph.models import TargetingSpec
 from meta_agent.orchestrator import events as ev
 from meta_agent.orchestrator.engine import StepRun, WorkflowContext
 from meta_agent.orchestrator.env import Env
+from meta_agent.orchestrator.plan_details import describe_launch
 from meta_agent.orchestrator.requests import OrchestratorRequest
 from meta_agent.orchestrator.workflows.full_campaign import (
     activate_all,
@@ -27,7 +28,7 @@ from meta_agent.orchestrator.workflows.full_campaign import (
     check_structure,
     resolve_targeting,
 )
-from meta_agent.orchestrator.workflows.launch import launch, plan_view
+from meta_agent.orchestrator.workflows.launch import launch
 
 
 class CampaignOnlyData(BaseModel):
@@ -87,7 +88,7 @@ async def run(
         for i, (adset, spec) in enumerate(zip(data.adsets, plan.targeting, strict=True))
     ]
     if request.options.dry_run:
-        view = plan_view(
+        view = await describe_launch(
             items, env, plan.account_id, plan.currency, activate=request.options.activate
         )
         return {"dry_run": True, "plan": [item.label for item in items], **view}

@@ -37,6 +37,7 @@ from meta_agent.graph.models import Ad
 from meta_agent.graph.services._base import act
 from meta_agent.orchestrator.engine import Planned, StepRun, WorkflowContext
 from meta_agent.orchestrator.env import Env
+from meta_agent.orchestrator.plan_details import creative_summary
 from meta_agent.orchestrator.requests import OrchestratorRequest
 
 AD_FIELDS = ("id", "account_id", "status", "creative")
@@ -228,6 +229,7 @@ async def _validate(env: Env, plan: Plan) -> dict[str, Any]:
         "ad_id": plan.ad_id,
         "old_creative_id": plan.old_creative_id,
         "creative_id": data.creative_id,
+        "objects": _planned_objects(plan),
     }
     if data.creative is not None and data.images:
         return {**result, "validated_by_meta": False}  # its images exist only after an upload
@@ -237,6 +239,26 @@ async def _validate(env: Env, plan: Plan) -> dict[str, Any]:
         change = {"creative_id": data.creative_id}
     await env.graph.post(plan.ad_id, {"creative": change}, validate_only=True)
     return {**result, "validated_by_meta": True}
+
+
+def _planned_objects(plan: Plan) -> list[dict[str, Any]]:
+    """What the dry run shows: the new creative as it would be sent, and the ad's change."""
+    data = plan.data
+    ad = {"label": "ad", "kind": "ad", "name": f"ad {plan.ad_id}"}
+    if data.creative is None:
+        return [{**ad, "creative": data.creative_id, "replaces": plan.old_creative_id}]
+    # The images are uploaded only when it runs: their names stand in for their hashes.
+    pending = {
+        image.name: f"{image.name} (uploaded when run)" for image in data.images if image.name
+    }
+    params = creative_spec(data.creative, plan.key("creative"), assets=pending)
+    creative = {
+        "label": "creative",
+        "kind": "adcreative",
+        "name": data.creative.name,
+        **creative_summary(params),
+    }
+    return [creative, {**ad, "creative": data.creative.name, "replaces": plan.old_creative_id}]
 
 
 def _image_refs(creative: AnyCreativeParams) -> list[tuple[str, str]]:

@@ -34,8 +34,9 @@ from meta_agent.graph.models import TargetingSpec
 from meta_agent.orchestrator import events as ev
 from meta_agent.orchestrator.engine import StepRun, WorkflowContext
 from meta_agent.orchestrator.env import Env
+from meta_agent.orchestrator.plan_details import describe_launch
 from meta_agent.orchestrator.requests import OrchestratorRequest
-from meta_agent.orchestrator.workflows.launch import LaunchItem, launch, plan_view
+from meta_agent.orchestrator.workflows.launch import LaunchItem, launch
 
 
 class FullCampaignData(BaseModel):
@@ -202,7 +203,7 @@ async def run(
     assets = {"images": images, "videos": videos}
     items = launch_items(plan, plan.targeting, images | videos)
     if request.options.dry_run:
-        view = plan_view(
+        view = await describe_launch(
             items, env, plan.account_id, plan.currency, activate=request.options.activate
         )
         validated = await ctx.step("validate", lambda run: _validate(plan, env, items))

@@ -230,8 +230,15 @@ def describe(change: PlannedChange) -> dict[str, Any]:
         "kind": change.kind,
         "before": before_of(change),
         "after": after_of(change),
+        "currency": currency_of(change),
         "rationale": change.rationale,
     }
+
+
+def currency_of(change: PlannedChange) -> str | None:
+    """The currency of the budgets a change moves (None for a pause), for people to read."""
+    amount = change.before or change.after
+    return amount.currency if amount is not None else None
 
 
 def before_of(change: PlannedChange) -> dict[str, Any]:

@@ -29,6 +29,7 @@ from meta_agent.agents.budgets import (
     check_floor,
     schedule_days,
 )
+from meta_agent.agents.money_input import check_stated_currency
 from meta_agent.agents.params import AdSetChanges, CampaignChanges, NumericId
 from meta_agent.agents.validation import validate
 from meta_agent.errors import InvalidParameterError, NotFoundError, RequestValidationError
@@ -87,6 +88,7 @@ class Change:
     account_id: str
     before: dict[str, Any]
     after: dict[str, Any]
+    currency: str | None = None  # the account's: budgets are its minor units
 
     def to_dict(self) -> dict[str, Any]:
         """As journaled and returned."""
@@ -94,6 +96,7 @@ class Change:
             "object_id": self.object_id,
             "level": self.level,
             "account_id": self.account_id,
+            "currency": self.currency,
             "before": self.before,
             "after": self.after,
         }
@@ -144,6 +147,7 @@ async def _plan_one(
     _check_archived(at, changes, node)
     account_id = _account(request, at, node)
     currency = (await env.account(account_id)).currency
+    check_stated_currency(changes, currency, f"{at}.changes")
     policy = PolicyCheck(env.policies.for_account(account_id, currency), currency)
     check_changes(policy, at, changes, node)
     if changes.daily_budget or changes.lifetime_budget:
@@ -154,6 +158,7 @@ async def _plan_one(
         account_id=account_id,
         before=_before(node, changes),
         after=_spec(changes, node).to_params(),
+        currency=currency,
     )
 
 
