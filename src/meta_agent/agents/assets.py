@@ -58,14 +58,16 @@ from meta_agent.errors import ApiError, OutcomeUnknownError, RequestValidationEr
 from meta_agent.graph.client import GraphClient
 from meta_agent.graph.models import AdImage
 from meta_agent.graph.services._base import act
-from meta_agent.graph.transport import DownloadError, download
+from meta_agent.graph.services.images import file_field
+from meta_agent.graph.transport import DownloadError, FileField, download
 
 log = structlog.get_logger("meta_agent.agents.assets")
 
 Fetch = Callable[[str, int], Awaitable[bytes]]
 """Downloads a URL, reading at most the given number of bytes; raises ``DownloadError``."""
 
-CACHE_TTL = 7 * 24 * 3600.0
+# An image's hash is the MD5 of its bytes: it never goes stale, only away (a delete forgets it).
+CACHE_TTL: float | None = None
 MAX_FILES_PER_REQUEST = 10
 MAX_REQUEST_BYTES = 50 * 1024 * 1024
 LOOKUP_CHUNK = 100
@@ -106,6 +108,18 @@ class CheckedImages:
     unique: dict[str, _Prepared]
     known: dict[str, StoredImage]
 
+    def missing(self) -> list[tuple[str, FileField]]:
+        """The images the account lacks, each once: its hash and the file to upload."""
+        return [
+            (digest, file_field(item.filename, item.content))
+            for digest, item in self.unique.items()
+            if digest not in self.known
+        ]
+
+    def hashes(self) -> list[str]:
+        """Each input image's hash (Meta's image hash: the MD5 of its bytes), in input order."""
+        return [item.digest for item in self.prepared]
+
 
 class AssetAgent:
     """Uploads checked, deduplicated images and videos to ad accounts."""
@@ -119,7 +133,7 @@ class AssetAgent:
         image_rules: ImageRules | None = None,
         video_rules: VideoRules | None = None,
         max_concurrency: int = 4,
-        cache_ttl: float = CACHE_TTL,
+        cache_ttl: float | None = CACHE_TTL,
         local_files: bool = True,
         egress: EgressPolicy | None = None,
     ) -> None:
@@ -219,6 +233,21 @@ class AssetAgent:
         fresh = await self._upload_missing(checked.account_id, missing)
         await self._remember(checked.account_id, {**checked.known, **fresh})
         return _results(checked.prepared, checked.known, fresh)
+
+    async def remember(self, checked: CheckedImages, uploaded: Iterable[str]) -> None:
+        """Note images sent some other way (attached to a launch batch) as on the account,
+        so the next launch need not look them up (until :meth:`delete_image` forgets one)."""
+        stored = {
+            digest: StoredImage(
+                hash=digest,
+                name=item.filename,
+                width=item.spec.width,
+                height=item.spec.height,
+            )
+            for digest in uploaded
+            if (item := checked.unique.get(digest)) is not None
+        }
+        await self._remember(checked.account_id, stored)
 
     async def _upload(
         self, account_id: str, items: list[tuple[str, ImageAsset]]

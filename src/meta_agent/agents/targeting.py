@@ -1,7 +1,7 @@
 """The TargetingHelper: interest and place names become keys, and params a ``TargetingSpec``.
 
 Each name is looked up once through targeting search (``adinterest``, ``adgeolocation``) and
-the answer cached for a day under ``targeting:{kind}:{version}:{term}``. The exact name wins
+the answer cached for a week under ``targeting:{kind}:{version}:{term}``. The exact name wins
 (case aside); otherwise the interest with the largest audience, or the place Meta ranks
 first. A name that matches nothing is the caller's to fix, so it raises a
 :class:`RequestValidationError` naming the term and where it was given.
@@ -20,7 +20,7 @@ from meta_agent.errors import RequestValidationError
 from meta_agent.graph.client import GraphClient
 from meta_agent.graph.models import GeoLocation, TargetingOption, TargetingSpec
 
-TTL_SECONDS = 24 * 3600
+TTL_SECONDS = 7 * 24 * 3600  # interest ids and place keys change rarely
 # A resolved place's type → the geo_locations key it goes under.
 GEO_KEYS = {
     "country": "countries",
@@ -58,7 +58,7 @@ class TargetingHelper:
         return targeting_spec(params, interests, places)
 
     async def interest(self, name: str) -> Resolved | None:
-        """The interest ``{"id", "name"}`` best matching ``name``, or None (cached a day).
+        """The interest ``{"id", "name"}`` best matching ``name``, or None (cached a week).
 
         Raises:
             ApiError: the search failed.
