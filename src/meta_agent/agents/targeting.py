@@ -38,6 +38,9 @@ class TargetingHelper:
     def __init__(self, graph: GraphClient, cache: Cache) -> None:
         self._graph = graph
         self._cache = cache
+        # Searches under way, by cache key: ad sets of one launch naming the same interest
+        # wait for one search instead of each sending its own.
+        self._searching: dict[str, asyncio.Task[Resolved | None]] = {}
 
     async def build(
         self, params: TargetingParams, account_id: str, *, at: str = "targeting"
@@ -93,6 +96,17 @@ class TargetingHelper:
         hit = await self._cache.get(key)
         if hit is not None:
             return dict(hit)
+        task = self._searching.get(key)
+        if task is None:
+            task = asyncio.ensure_future(self._search_and_keep(key, search))
+            self._searching[key] = task
+            task.add_done_callback(lambda _: self._searching.pop(key, None))
+        # Shielded: one waiter given up on does not cancel the search the others wait for.
+        return await asyncio.shield(task)
+
+    async def _search_and_keep(
+        self, key: str, search: Callable[[], Awaitable[Resolved | None]]
+    ) -> Resolved | None:
         found = await search()
         if found is not None:  # a miss is not cached: the name may be fixed and tried again
             await self._cache.set(key, found, ttl=TTL_SECONDS)
