@@ -71,6 +71,7 @@ CACHE_TTL: float | None = None
 MAX_FILES_PER_REQUEST = 10
 MAX_REQUEST_BYTES = 50 * 1024 * 1024
 LOOKUP_CHUNK = 100
+INSPECTED_MEMO = 4096  # images whose checks are remembered (a few bytes each)
 _LOOKUP_FIELDS = ("hash", "name", "url", "width", "height", "status")
 T = TypeVar("T")
 
@@ -152,6 +153,7 @@ class AssetAgent:
         self._limit = asyncio.Semaphore(max_concurrency)
         self._ttl = cache_ttl
         self._local_files = local_files
+        self._inspected: dict[tuple[str, tuple[Placement, ...]], ImageSpec] = {}
 
     async def upload_image(
         self, account_id: str, asset: ImageAsset | Mapping[str, Any]
@@ -210,13 +212,14 @@ class AssetAgent:
         parsed = [parse_asset(ImageAsset, a, f) for a, f in zip(assets, fields, strict=True)]
         sources = await self._bounded(self._read(f, a) for f, a in zip(fields, parsed, strict=True))
         digests = list(dict.fromkeys(_md5(content) for _, content in sources))
-        # The account lookup needs only the hashes: it runs while Pillow checks the pixels.
-        prepared, known = await gather2(
+        # The account lookup needs only the hashes: it runs while Pillow checks the pixels,
+        # and starts first, so its request is out before the decoding threads compete.
+        known, prepared = await gather2(
+            self._known(account_id, digests),
             self._bounded(
                 self._inspect(f, a, source)
                 for f, a, source in zip(fields, parsed, sources, strict=True)
             ),
-            self._known(account_id, digests),
         )
         unique: dict[str, _Prepared] = {}
         for item in prepared:
@@ -264,10 +267,18 @@ class AssetAgent:
 
     async def _inspect(self, field: str, asset: ImageAsset, source: tuple[str, bytes]) -> _Prepared:
         source_field, content = source
-        spec = await asyncio.to_thread(
-            inspect_image, content, source_field, asset.placements, self._image_rules
-        )
         digest = _md5(content)
+        # The checks are a pure function of the bytes (named by their hash) and placements:
+        # an image launched again (the warm path) is not decoded again.
+        checked = (digest, asset.placements)
+        spec = self._inspected.get(checked)
+        if spec is None:
+            spec = await asyncio.to_thread(
+                inspect_image, content, source_field, asset.placements, self._image_rules
+            )
+            if len(self._inspected) >= INSPECTED_MEMO:
+                del self._inspected[next(iter(self._inspected))]  # the oldest goes first
+            self._inspected[checked] = spec
         for warning in spec.warnings:
             log.warning("asset.image.warning", field=field, hash=digest, warning=warning)
         return _Prepared(field, content, digest, spec, _filename(asset, digest, spec))

@@ -29,12 +29,14 @@ App = Callable[[Scope, Receive, Send], Awaitable[None]]
 class RequestTimeline:
     """ASGI middleware noting each Graph request's start and end (see the module docs)."""
 
-    def __init__(self, app: App, *, hold_s: float = 0.0) -> None:
+    def __init__(self, app: App | None = None, *, hold_s: float = 0.0) -> None:
+        """``app`` may be set later (a server started before the app it serves is built)."""
         self.app = app
         self.hold_s = hold_s
         self.spans: list[tuple[float, float]] = []
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        assert self.app is not None, "RequestTimeline.app is not set"
         if scope["type"] != "http" or str(scope["path"]).startswith("/_sandbox"):
             await self.app(scope, receive, send)
             return
