@@ -12,14 +12,15 @@ Each size builds ``images`` distinct 1200x1200 PNGs, 1 campaign, ``adsets`` ad s
 * the Orchestrator warm: a second launch of the same structure on the same account, by the
   same orchestrator (account, targeting and image hashes cached).
 
-Every side gets a fresh sandbox (uvicorn in a thread, ``latency_ms`` per HTTP request) behind
-a :class:`~meta_agent.sandbox.timeline.RequestTimeline`. Printed: HTTP requests, sequential
+Every side gets a fresh sandbox (uvicorn in a process of its own, as Meta is not in ours:
+``--in-thread`` serves it from a thread of this process instead, sharing its interpreter;
+``latency_ms`` per HTTP request) behind a :class:`~meta_agent.sandbox.timeline.RequestTimeline`. Printed: HTTP requests, sequential
 round trips (the longest chain of requests each begun after the one before it ended: what the
 latency multiplies), wall time and its ratio to the SDK's. The machine's load average is
 printed before and after. Targets: cold at most 2 round trips and 0.12x the SDK at 22 objects,
 warm 1 round trip; at 1,000+ objects at most 3 round trips and 0.05x the SDK.
 
-    python bench/launch_scale.py [--latency-ms 50] [--sizes 22,110,440,1041]
+    python bench/launch_scale.py [--latency-ms 50] [--sizes 22,110,440,1041] [--in-thread]
 """
 
 from __future__ import annotations
@@ -29,9 +30,13 @@ import asyncio
 import base64
 import functools
 import os
+import socket
+import subprocess
+import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -180,9 +185,13 @@ def sdk_launch(url: str, shape: Shape) -> None:
         account.create_ad(params=ad(i, adsets[i // shape.ads_per_adset], made["id"]))
 
 
-async def client_batch(url: str, shape: Shape) -> None:
-    """Our client's best: one batch, the images attached, everything linked by references."""
+async def client_batch(url: str, shape: Shape) -> float:
+    """Our client's best: one batch, the images attached, everything linked by references.
+
+    Returns the seconds it took, the client built apart (once per process in real use).
+    """
     async with client(url) as graph:
+        started = time.perf_counter()
         batch = BatchBuilder(graph.requestor, concurrency=64)
         for i, (name, data) in enumerate(shape.pngs()):
             batch.post(
@@ -197,7 +206,9 @@ async def client_batch(url: str, shape: Shape) -> None:
             adset = ref(f"adset{i // shape.ads_per_adset}")
             batch.post(f"{ACCOUNT}/ads", ad(i, adset, ref(f"creative{i}")), name=f"ad{i}")
         failed = (await batch.execute()).errors()
+        seconds = time.perf_counter() - started
         assert not failed, failed
+        return seconds
 
 
 def orchestrator_request(request_id: str, shape: Shape) -> dict[str, Any]:
@@ -247,9 +258,7 @@ def orchestrator_request(request_id: str, shape: Shape) -> dict[str, Any]:
     }
 
 
-async def orchestrated(
-    url: str, timeline: RequestTimeline, shape: Shape
-) -> tuple[Figures, Figures]:
+async def orchestrated(url: str, shape: Shape) -> tuple[Figures, Figures]:
     """A cold launch, then a warm one by the same orchestrator; their figures."""
     with tempfile.TemporaryDirectory() as folder:
         journal = SqlJournal(f"sqlite:///{Path(folder) / 'journal.db'}")
@@ -260,12 +269,12 @@ async def orchestrated(
                 runs = []
                 for request_id in ("cold", "warm"):
                     request = orchestrator_request(request_id, shape)
-                    timeline.reset()
+                    httpx2.delete(f"{url}/_timeline")  # untimed: this run's requests only
                     started = time.perf_counter()
                     response = await orchestrator.execute(request)
                     seconds = time.perf_counter() - started
                     assert response.status == "COMPLETED", response.error
-                    runs.append(Figures(timeline.requests, timeline.round_trips(), seconds))
+                    runs.append(figures(url, seconds))
         finally:
             await journal.close()
     return runs[0], runs[1]
@@ -286,23 +295,79 @@ def check(url: str, shape: Shape, launches: int = 1) -> None:
     assert kinds == {kind: n * launches for kind, n in per_launch.items()}, kinds
 
 
-def measure_call(run: Callable[[str, Shape], Any], shape: Shape, latency_ms: float) -> Figures:
+def figures(url: str, seconds: float) -> Figures:
+    """The timeline's requests and round trips since its last reset, with ``seconds``."""
+    noted = httpx2.get(f"{url}/_timeline").json()
+    return Figures(noted["requests"], noted["round_trips"], seconds)
+
+
+@contextmanager
+def fresh_sandbox(latency_ms: float, *, in_thread: bool) -> Iterator[str]:
+    """A new sandbox behind a request timeline: in a process of its own, or in a thread."""
+    if in_thread:
+        with sandbox(latency_ms, RequestTimeline()) as (url, _):
+            yield url
+        return
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    command = [sys.executable, "-c", SERVER, str(port), str(latency_ms)]
+    process = subprocess.Popen(command)  # noqa: S603 - this interpreter, our own script
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                httpx2.get(f"{url}/_timeline", timeout=0.5)
+                break
+            except httpx2.TransportError:
+                if time.monotonic() > deadline:
+                    raise RuntimeError("the sandbox process did not start") from None
+                time.sleep(0.05)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+SERVER = """
+import sys, uvicorn
+from meta_agent.sandbox import SandboxConfig, create_app
+from meta_agent.sandbox.timeline import RequestTimeline
+port, latency = int(sys.argv[1]), float(sys.argv[2])
+config = SandboxConfig(latency_ms=latency, base_url=f"http://127.0.0.1:{port}")
+app = RequestTimeline(create_app(config))
+uvicorn.run(app, host="127.0.0.1", port=port, log_level="critical", lifespan="off")
+"""
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def measure_call(
+    run: Callable[[str, Shape], Any], shape: Shape, latency_ms: float, *, in_thread: bool
+) -> Figures:
     """One side that is a single launch, on a fresh sandbox."""
     shape.pngs()  # made before the clock starts
-    with sandbox(latency_ms, RequestTimeline()) as (url, timeline):
+    with fresh_sandbox(latency_ms, in_thread=in_thread) as url:
         started = time.perf_counter()
         outcome = run(url, shape)
         if asyncio.iscoroutine(outcome):
-            asyncio.run(outcome)
-        seconds = time.perf_counter() - started
+            outcome = asyncio.run(outcome)
+        # A side that builds a client times itself without it (as the orchestrator's is).
+        seconds = outcome if isinstance(outcome, float) else time.perf_counter() - started
         check(url, shape)
-        return Figures(timeline.requests, timeline.round_trips(), seconds)
+        return figures(url, seconds)
 
 
-def measure_orchestrator(shape: Shape, latency_ms: float) -> tuple[Figures, Figures]:
+def measure_orchestrator(
+    shape: Shape, latency_ms: float, *, in_thread: bool
+) -> tuple[Figures, Figures]:
     """The orchestrator cold and warm, on one fresh sandbox."""
-    with sandbox(latency_ms, RequestTimeline()) as (url, timeline):
-        cold, warm = asyncio.run(orchestrated(url, timeline, shape))
+    with fresh_sandbox(latency_ms, in_thread=in_thread) as url:
+        cold, warm = asyncio.run(orchestrated(url, shape))
         check(url, shape, launches=2)
         return cold, warm
 
@@ -336,23 +401,26 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--latency-ms", type=float, default=50.0)
     parser.add_argument("--sizes", default="22,110,440,1041", help=f"any of {list(SHAPES)}")
+    parser.add_argument("--in-thread", action="store_true", help="serve the sandbox in a thread")
     args = parser.parse_args()
+    where = {"in_thread": args.in_thread}
     structlog.configure(processors=[_drop])
     sizes = [int(size) for size in args.sizes.split(",")]
     load_before = os.getloadavg()
-    measure_call(client_batch, SHAPES[22], args.latency_ms)  # warm-up: imports, lazy set-up
-    measure_orchestrator(SHAPES[22], args.latency_ms)
+    measure_call(client_batch, SHAPES[22], args.latency_ms, **where)  # warm-up: imports
+    measure_orchestrator(SHAPES[22], args.latency_ms, **where)
     print(
-        f"Launch at {args.latency_ms:.0f} ms per request; load average before "
+        f"Launch at {args.latency_ms:.0f} ms per request, the sandbox "
+        f"{'in a thread' if args.in_thread else 'in its own process'}; load average before "
         f"{load_before[0]:.2f} {load_before[1]:.2f} {load_before[2]:.2f} on {os.cpu_count()} CPUs"
     )
     missed = []
     for size in sizes:
         shape = SHAPES[size]
-        cold, warm = measure_orchestrator(shape, args.latency_ms)
+        cold, warm = measure_orchestrator(shape, args.latency_ms, **where)
         rows = {
-            "official SDK, call by call": measure_call(sdk_launch, shape, args.latency_ms),
-            "client, best batch": measure_call(client_batch, shape, args.latency_ms),
+            "official SDK, call by call": measure_call(sdk_launch, shape, args.latency_ms, **where),
+            "client, best batch": measure_call(client_batch, shape, args.latency_ms, **where),
             "orchestrator, cold": cold,
             "orchestrator, warm": warm,
         }

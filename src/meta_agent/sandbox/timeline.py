@@ -10,12 +10,16 @@ multiplies, whatever the client does between requests.
 ``hold_s`` holds each request that long before serving it, so requests a client sends
 concurrently overlap even in process, where the sandbox would otherwise serve one before the
 next has started.
+
+Served in a process of its own, the timeline answers ``GET /_timeline`` with
+``{"requests": ..., "round_trips": ...}`` and ``DELETE /_timeline`` by forgetting what it noted.
 """
 
 from __future__ import annotations
 
 import asyncio
 import bisect
+import json
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
@@ -37,6 +41,9 @@ class RequestTimeline:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         assert self.app is not None, "RequestTimeline.app is not set"
+        if scope["type"] == "http" and scope["path"] == "/_timeline":
+            await self._answer(scope, send)
+            return
         if scope["type"] != "http" or str(scope["path"]).startswith("/_sandbox"):
             await self.app(scope, receive, send)
             return
@@ -47,6 +54,14 @@ class RequestTimeline:
             await self.app(scope, receive, send)
         finally:
             self.spans.append((started, time.perf_counter()))
+
+    async def _answer(self, scope: Scope, send: Send) -> None:
+        if scope["method"] == "DELETE":
+            self.reset()
+        body = json.dumps({"requests": self.requests, "round_trips": self.round_trips()})
+        headers = [(b"content-type", b"application/json")]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": body.encode()})
 
     @property
     def requests(self) -> int:
