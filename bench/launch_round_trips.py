@@ -142,10 +142,9 @@ class Figures:
 
 
 @contextmanager
-def sandbox(
-    latency_ms: float, door: DoorCounter | None = None
-) -> Iterator[tuple[str, DoorCounter]]:
-    """A fresh sandbox behind a door counter (``door``, or a new one), served by uvicorn in a thread."""
+def sandbox(latency_ms: float, door: Any = None) -> Iterator[tuple[str, Any]]:
+    """A fresh sandbox behind ``door`` (ASGI middleware whose ``app`` is set here; default a new
+    :class:`DoorCounter`), served by uvicorn in a thread."""
     config = SandboxConfig(latency_ms=latency_ms)
     door = door if door is not None else DoorCounter(None)
     server = uvicorn.Server(

@@ -17,6 +17,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from meta_agent.agents import assets as assets_module
 from meta_agent.agents.assets import AssetAgent, ImageAsset, Placement, VideoAsset
 from meta_agent.cache.memory import MemoryCache
 from meta_agent.egress import EgressPolicy, IPAddress
@@ -457,3 +458,27 @@ async def test_a_remote_callers_video_url_on_a_private_address_is_refused(
         await agent.upload_video(INR_ACCOUNT, asset)
     assert caught.value.field == "asset.url"
     assert sandbox.counters.total == 0
+
+
+async def test_an_image_checked_once_is_not_decoded_again(
+    asset_agent: AssetAgent, sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The checks are a function of the bytes: a second launch of the same image (the warm
+    path) neither decodes it again nor looks it up (the cache knows it is on the account)."""
+    content = picture(shade=77)
+    first = await asset_agent.check_images(INR_ACCOUNT, [ImageAsset(data=content)])
+    await asset_agent.remember(first, [md5(content)])
+    decoded: list[bytes] = []
+    original = assets_module.inspect_image
+
+    def counted(data: bytes, *args: object) -> object:
+        decoded.append(data)
+        return original(data, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(assets_module, "inspect_image", counted)
+    lookups = calls(sandbox, "GET")
+    again = await asset_agent.check_images(INR_ACCOUNT, [ImageAsset(data=content)])
+    assert decoded == []
+    assert calls(sandbox, "GET") == lookups
+    assert again.missing() == []
+    assert again.hashes() == [md5(content)]

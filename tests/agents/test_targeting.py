@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from meta_agent.agents.params import TargetingParams
@@ -59,6 +61,16 @@ async def test_second_build_hits_the_cache(
     )
     assert searches(sandbox) == before
     assert spec.flexible_spec == [{"interests": [{"id": "6003042302589", "name": "Running"}]}]
+
+
+async def test_concurrent_builds_naming_one_interest_search_it_once(
+    targeting_helper: TargetingHelper, sandbox: Sandbox
+) -> None:
+    """Ad sets of one launch resolved at once, all naming "Running": one search, not five."""
+    params = TargetingParams(interests=["Running"], countries=["IN"])
+    specs = await asyncio.gather(*(targeting_helper.build(params, INR_ACCOUNT) for _ in range(5)))
+    assert searches(sandbox) == 1
+    assert all(spec.flexible_spec == specs[0].flexible_spec for spec in specs)
 
 
 async def test_unmatched_interest_names_term_and_path(targeting_helper: TargetingHelper) -> None:

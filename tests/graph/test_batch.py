@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import time
+from collections.abc import Sequence
 from typing import Any
 
 import pytest
@@ -22,11 +24,12 @@ from meta_agent.graph.batch import (
     wire_item,
 )
 from meta_agent.graph.client import GraphClient
-from meta_agent.graph.guard import UNGUARDED
+from meta_agent.graph.guard import UNGUARDED, Write
 from meta_agent.graph.requestor import Requestor
 from meta_agent.graph.settings import GraphSettings
 from meta_agent.interfaces.walkthrough import solid_png
 from meta_agent.sandbox import Sandbox, parse_fault_spec
+from meta_agent.sandbox.timeline import RequestTimeline
 from tests.conftest import INR_ACCOUNT, PAGE_ID, TOKEN, LiveServer
 
 CAMPAIGN = {
@@ -363,3 +366,53 @@ async def test_batch_over_loopback(live: LiveServer, live_app: Starlette) -> Non
     assert not results.errors()
     assert results[image].ok
     assert live_app.state.sandbox.counters.by_route["POST /"] == 1
+
+
+class _SlowGuard:
+    """A write guard whose every admission holds the loop 30 ms (as judging 50 writes can)."""
+
+    def __init__(self) -> None:
+        self.admitted = 0
+        self.refuse_from: int | None = None
+
+    async def admit(self, writes: Sequence[Write]) -> None:
+        time.sleep(0.03)  # noqa: ASYNC251 - CPU-bound work: nothing else on the loop runs
+        self.admitted += 1
+        if self.refuse_from is not None and self.admitted >= self.refuse_from:
+            raise errors.PolicyViolationError("refused by the test guard")
+
+    async def settled(self, writes: Sequence[Write], body: Any) -> None:
+        """Nothing to remember."""
+
+
+async def test_a_rounds_chunks_are_all_admitted_before_any_is_sent(live_app: Starlette) -> None:
+    """Three chunks of campaigns behind a guard that holds the loop: one round trip, not three
+    (were each chunk sent as soon as it was admitted, the next admission would outlast it)."""
+    timeline = RequestTimeline(live_app, hold_s=0.05)
+    with LiveServer(timeline) as live:  # type: ignore[arg-type]
+        settings = GraphSettings(access_token=SecretStr(TOKEN), base_url=live.url, version="v25.0")
+        async with GraphClient(settings, guard=_SlowGuard()) as graph:
+            await graph.get(INR_ACCOUNT, {"fields": "currency"})  # names the tier to the pacer
+            timeline.reset()
+            batch = BatchBuilder(graph.requestor, concurrency=8)
+            for n in range(120):
+                batch.post(f"{INR_ACCOUNT}/campaigns", {**CAMPAIGN, "name": f"c{n}"})
+            results = await batch.execute()
+    assert not results.errors()
+    assert (timeline.requests, timeline.round_trips()) == (3, 1)
+
+
+async def test_a_refused_chunk_stops_the_round_after_the_admitted_ones_go(
+    requestor: Requestor, sandbox: Sandbox
+) -> None:
+    """The guard refuses the third chunk: the two admitted before it are sent (their writes were
+    let through), the refusal is raised, and nothing of the third chunk exists."""
+    guard = _SlowGuard()
+    guard.refuse_from = 3
+    requestor.guard = guard
+    batch = BatchBuilder(requestor)
+    for n in range(120):
+        batch.post(f"{INR_ACCOUNT}/campaigns", {**CAMPAIGN, "name": f"c{n}"})
+    with pytest.raises(errors.PolicyViolationError):
+        await batch.execute()
+    assert len(_kinds(sandbox, "campaign")) == 100

@@ -135,6 +135,32 @@ def test_observe_learns_drain_tier_cost_and_blocks(clock: ManualClock) -> None:
     assert meter.score.drain == pytest.approx(25.0)  # a block's last second is not a drain
 
 
+async def test_the_tier_sets_the_hourly_cost_so_batches_go_together(clock: ManualClock) -> None:
+    """Once a response names the standard tier, a call costs 1/100,000 of the hourly budget
+    (whole-percent BUC readings rarely show it): ten batches of 50 are admitted at once, where
+    the development guess (5 % a call) would let one go at a time."""
+    pacer = _pacer(clock, max_concurrency=32)
+    pacer.observe("1", Usage(tier="standard_access"))
+    meter = pacer.meter("1")
+    assert meter.hourly.cost == pytest.approx(0.001)
+    assert meter.score.cost == pytest.approx(100 * 3 / 9000)
+    entered = asyncio.Event()
+    inside, started = 0, clock.now()
+
+    async def batch() -> None:
+        nonlocal inside
+        async with pacer.slot("1", weight=50):
+            inside += 1
+            if inside == 10:
+                entered.set()
+            await entered.wait()
+
+    await asyncio.wait_for(asyncio.gather(*(batch() for _ in range(10))), timeout=5)
+    assert clock.now() == started
+    pacer.observe("2", Usage(tier="development_access"))
+    assert pacer.meter("2").hourly.cost == pytest.approx(100 / 300)
+
+
 def test_defaults_follow_metas_windows(clock: ManualClock) -> None:
     """Before any header, a meter drains its score over 300 s and hourly budgets over an hour."""
     meter = _pacer(clock).meter("1")

@@ -42,7 +42,7 @@ def test_demo_json_creates_activates_and_reports(tmp_path: Path, data_dir: Path)
     assert result.exit_code == 0, result.output
     document = json_of(result)
     assert document["status"] == "COMPLETED"
-    assert document["steps"][-3:] == ["launch", "activate", "settle"]
+    assert document["steps"][-2:] == ["launch", "activate"]  # names given back in the activation
     kinds = [row["kind"] for row in document["created"]]
     assert [kinds.count(k) for k in ("campaign", "ad set", "creative", "ad", "image")] == [
         1,

@@ -38,13 +38,14 @@ async def test_full_campaign_creates_the_whole_structure_paused(
 
 
 async def test_the_launch_takes_a_handful_of_requests(orchestrator: Orchestrator) -> None:
-    """The whole structure (22 objects) goes out in 5 HTTP requests, not one per object."""
+    """The whole structure (22 objects) goes out in 4 HTTP requests, not one per object."""
     with capture_logs() as logs:
         response = await orchestrator.execute(full_campaign_request())
     assert response.status == "COMPLETED"
     sent = [line for line in logs if line["event"] == "graph.request.completed"]
-    # the account, the image lookup by hash, the upload, the batch, the names given back
-    assert len(sent) == 5
+    # the account, the image lookup by hash, the batch with the new images attached, and the
+    # names given back once the workflow completed (naming.keys: strip)
+    assert len(sent) == 4
 
 
 async def test_a_repeated_request_id_returns_the_first_result_and_creates_nothing(
@@ -125,7 +126,7 @@ async def test_the_journal_records_every_step_and_resource(
     response = await orchestrator.execute(full_campaign_request())
     assert response.workflow_id is not None
     steps = await journal.steps(response.workflow_id)
-    assert [s.name for s in steps] == ["upload_images", "launch", "settle"]
+    assert [s.name for s in steps] == ["launch", "settle"]  # the images travel in the launch
     assert {s.status.value for s in steps} == {"COMPLETED"}
     kinds = [r.kind for r in await journal.resources(response.workflow_id)]
     assert kinds.count("ad") == 6

@@ -92,7 +92,7 @@ async def test_objects_changed_since_are_named_and_need_force(
     plan = await orchestrator.undo(launched["workflow_id"])
     assert plan["changed_since"] == [adset_id]
     (changed,) = [item for item in plan["objects"] if item["id"] == adset_id]
-    assert changed["changed_since"]["daily_budget"] == {"was": "50000", "now": "70000"}
+    assert changed["changed_since"]["daily_budget"] == {"was": 50_000, "now": "70000"}
     with pytest.raises(ConflictError, match="changed since") as refused:
         await orchestrator.undo(launched["workflow_id"], dry_run=False)
     assert refused.value.details["changed"][0]["id"] == adset_id

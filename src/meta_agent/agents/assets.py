@@ -58,17 +58,20 @@ from meta_agent.errors import ApiError, OutcomeUnknownError, RequestValidationEr
 from meta_agent.graph.client import GraphClient
 from meta_agent.graph.models import AdImage
 from meta_agent.graph.services._base import act
-from meta_agent.graph.transport import DownloadError, download
+from meta_agent.graph.services.images import file_field
+from meta_agent.graph.transport import DownloadError, FileField, download
 
 log = structlog.get_logger("meta_agent.agents.assets")
 
 Fetch = Callable[[str, int], Awaitable[bytes]]
 """Downloads a URL, reading at most the given number of bytes; raises ``DownloadError``."""
 
-CACHE_TTL = 7 * 24 * 3600.0
+# An image's hash is the MD5 of its bytes: it never goes stale, only away (a delete forgets it).
+CACHE_TTL: float | None = None
 MAX_FILES_PER_REQUEST = 10
 MAX_REQUEST_BYTES = 50 * 1024 * 1024
 LOOKUP_CHUNK = 100
+INSPECTED_MEMO = 4096  # images whose checks are remembered (a few bytes each)
 _LOOKUP_FIELDS = ("hash", "name", "url", "width", "height", "status")
 T = TypeVar("T")
 
@@ -106,6 +109,18 @@ class CheckedImages:
     unique: dict[str, _Prepared]
     known: dict[str, StoredImage]
 
+    def missing(self) -> list[tuple[str, FileField]]:
+        """The images the account lacks, each once: its hash and the file to upload."""
+        return [
+            (digest, file_field(item.filename, item.content))
+            for digest, item in self.unique.items()
+            if digest not in self.known
+        ]
+
+    def hashes(self) -> list[str]:
+        """Each input image's hash (Meta's image hash: the MD5 of its bytes), in input order."""
+        return [item.digest for item in self.prepared]
+
 
 class AssetAgent:
     """Uploads checked, deduplicated images and videos to ad accounts."""
@@ -119,7 +134,7 @@ class AssetAgent:
         image_rules: ImageRules | None = None,
         video_rules: VideoRules | None = None,
         max_concurrency: int = 4,
-        cache_ttl: float = CACHE_TTL,
+        cache_ttl: float | None = CACHE_TTL,
         local_files: bool = True,
         egress: EgressPolicy | None = None,
     ) -> None:
@@ -138,6 +153,7 @@ class AssetAgent:
         self._limit = asyncio.Semaphore(max_concurrency)
         self._ttl = cache_ttl
         self._local_files = local_files
+        self._inspected: dict[tuple[str, tuple[Placement, ...]], ImageSpec] = {}
 
     async def upload_image(
         self, account_id: str, asset: ImageAsset | Mapping[str, Any]
@@ -196,13 +212,14 @@ class AssetAgent:
         parsed = [parse_asset(ImageAsset, a, f) for a, f in zip(assets, fields, strict=True)]
         sources = await self._bounded(self._read(f, a) for f, a in zip(fields, parsed, strict=True))
         digests = list(dict.fromkeys(_md5(content) for _, content in sources))
-        # The account lookup needs only the hashes: it runs while Pillow checks the pixels.
-        prepared, known = await gather2(
+        # The account lookup needs only the hashes: it runs while Pillow checks the pixels,
+        # and starts first, so its request is out before the decoding threads compete.
+        known, prepared = await gather2(
+            self._known(account_id, digests),
             self._bounded(
                 self._inspect(f, a, source)
                 for f, a, source in zip(fields, parsed, sources, strict=True)
             ),
-            self._known(account_id, digests),
         )
         unique: dict[str, _Prepared] = {}
         for item in prepared:
@@ -220,6 +237,21 @@ class AssetAgent:
         await self._remember(checked.account_id, {**checked.known, **fresh})
         return _results(checked.prepared, checked.known, fresh)
 
+    async def remember(self, checked: CheckedImages, uploaded: Iterable[str]) -> None:
+        """Note images sent some other way (attached to a launch batch) as on the account,
+        so the next launch need not look them up (until :meth:`delete_image` forgets one)."""
+        stored = {
+            digest: StoredImage(
+                hash=digest,
+                name=item.filename,
+                width=item.spec.width,
+                height=item.spec.height,
+            )
+            for digest in uploaded
+            if (item := checked.unique.get(digest)) is not None
+        }
+        await self._remember(checked.account_id, stored)
+
     async def _upload(
         self, account_id: str, items: list[tuple[str, ImageAsset]]
     ) -> list[ImageResult]:
@@ -235,10 +267,18 @@ class AssetAgent:
 
     async def _inspect(self, field: str, asset: ImageAsset, source: tuple[str, bytes]) -> _Prepared:
         source_field, content = source
-        spec = await asyncio.to_thread(
-            inspect_image, content, source_field, asset.placements, self._image_rules
-        )
         digest = _md5(content)
+        # The checks are a pure function of the bytes (named by their hash) and placements:
+        # an image launched again (the warm path) is not decoded again.
+        checked = (digest, asset.placements)
+        spec = self._inspected.get(checked)
+        if spec is None:
+            spec = await asyncio.to_thread(
+                inspect_image, content, source_field, asset.placements, self._image_rules
+            )
+            if len(self._inspected) >= INSPECTED_MEMO:
+                del self._inspected[next(iter(self._inspected))]  # the oldest goes first
+            self._inspected[checked] = spec
         for warning in spec.warnings:
             log.warning("asset.image.warning", field=field, hash=digest, warning=warning)
         return _Prepared(field, content, digest, spec, _filename(asset, digest, spec))

@@ -1,7 +1,7 @@
 """The TargetingHelper: interest and place names become keys, and params a ``TargetingSpec``.
 
 Each name is looked up once through targeting search (``adinterest``, ``adgeolocation``) and
-the answer cached for a day under ``targeting:{kind}:{version}:{term}``. The exact name wins
+the answer cached for a week under ``targeting:{kind}:{version}:{term}``. The exact name wins
 (case aside); otherwise the interest with the largest audience, or the place Meta ranks
 first. A name that matches nothing is the caller's to fix, so it raises a
 :class:`RequestValidationError` naming the term and where it was given.
@@ -20,7 +20,7 @@ from meta_agent.errors import RequestValidationError
 from meta_agent.graph.client import GraphClient
 from meta_agent.graph.models import GeoLocation, TargetingOption, TargetingSpec
 
-TTL_SECONDS = 24 * 3600
+TTL_SECONDS = 7 * 24 * 3600  # interest ids and place keys change rarely
 # A resolved place's type → the geo_locations key it goes under.
 GEO_KEYS = {
     "country": "countries",
@@ -38,6 +38,9 @@ class TargetingHelper:
     def __init__(self, graph: GraphClient, cache: Cache) -> None:
         self._graph = graph
         self._cache = cache
+        # Searches under way, by cache key: ad sets of one launch naming the same interest
+        # wait for one search instead of each sending its own.
+        self._searching: dict[str, asyncio.Task[Resolved | None]] = {}
 
     async def build(
         self, params: TargetingParams, account_id: str, *, at: str = "targeting"
@@ -58,7 +61,7 @@ class TargetingHelper:
         return targeting_spec(params, interests, places)
 
     async def interest(self, name: str) -> Resolved | None:
-        """The interest ``{"id", "name"}`` best matching ``name``, or None (cached a day).
+        """The interest ``{"id", "name"}`` best matching ``name``, or None (cached a week).
 
         Raises:
             ApiError: the search failed.
@@ -93,6 +96,17 @@ class TargetingHelper:
         hit = await self._cache.get(key)
         if hit is not None:
             return dict(hit)
+        task = self._searching.get(key)
+        if task is None:
+            task = asyncio.ensure_future(self._search_and_keep(key, search))
+            self._searching[key] = task
+            task.add_done_callback(lambda _: self._searching.pop(key, None))
+        # Shielded: one waiter given up on does not cancel the search the others wait for.
+        return await asyncio.shield(task)
+
+    async def _search_and_keep(
+        self, key: str, search: Callable[[], Awaitable[Resolved | None]]
+    ) -> Resolved | None:
         found = await search()
         if found is not None:  # a miss is not cached: the name may be fixed and tried again
             await self._cache.set(key, found, ttl=TTL_SECONDS)

@@ -55,7 +55,7 @@ class ApiSettings(_Section):
     version: str = NEWEST
     timeout: float = Field(default=30.0, gt=0)
     max_retries: int = Field(default=5, ge=1, le=20)
-    max_concurrency: int = Field(default=8, ge=1, le=256)
+    max_concurrency: int = Field(default=32, ge=1, le=256)  # see GraphSettings.max_concurrency
 
 
 class VaultSettings(_Section):

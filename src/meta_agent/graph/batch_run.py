@@ -51,7 +51,7 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 import structlog
@@ -69,12 +69,23 @@ from meta_agent.errors import (
 from meta_agent.graph.batch_plan import plan_chunks
 from meta_agent.graph.batch_results import BatchResults, ItemResult, item_result
 from meta_agent.graph.batch_wire import BatchItem, account_key, open_slot, substitute, wire_item
-from meta_agent.graph.requestor import CallOptions, Requestor, template
+from meta_agent.graph.requestor import Admitted, CallOptions, Requestor, template
 from meta_agent.graph.retry import RetryPolicy, decide
 from meta_agent.graph.transport import FileField
 from meta_agent.graph.usage import parse_usage
 
 log = structlog.get_logger("meta_agent.graph")
+
+
+@dataclass(frozen=True)
+class _Chunk:
+    """One chunk of a round, encoded and admitted by the write guard, ready to send."""
+
+    items: list[BatchItem]
+    params: dict[str, Any]
+    files: dict[str, FileField]
+    options: CallOptions
+    admitted: Admitted
 
 
 class BatchRun:
@@ -114,9 +125,25 @@ class BatchRun:
                 return BatchResults(self.items, self.results, self.calls, self.rounds, self.resent)
 
     async def _round(self, ready: list[BatchItem]) -> None:
+        """Send the round's chunks together, each first encoded and admitted by the guard.
+
+        Admitting every chunk before sending any keeps the guard's work (which scales with
+        the items) from staggering the sends: they all go at once, one round trip. Should the
+        guard refuse a chunk, the chunks it admitted before are still sent (their writes were
+        let through), the rest are not, and the refusal is raised.
+        """
         self.rounds += 1
-        chunks = plan_chunks(ready, self.max_size)
-        await asyncio.gather(*(self._send(chunk) for chunk in chunks))
+        admitted: list[_Chunk] = []
+        refusal: UsageError | None = None
+        for chunk in plan_chunks(ready, self.max_size):
+            try:
+                admitted.append(await self._admit(chunk))
+            except UsageError as error:
+                refusal = error
+                break
+        await asyncio.gather(*(self._send(chunk) for chunk in admitted))
+        if refusal is not None:
+            raise refusal
 
     def _ready(self) -> list[BatchItem]:
         """Settle what needs no request; the items due now, with answered references filled.
@@ -170,22 +197,29 @@ class BatchRun:
         params = {key: substitute(value, answered) for key, value in item.params.items()}
         return replace(item, path=substitute(item.path, answered), params=params)
 
-    async def _send(self, chunk: list[BatchItem]) -> None:
-        entries, files = self._encode(chunk)
-        options = CallOptions(account=self._account(chunk), weight=len(chunk))
+    async def _admit(self, items: list[BatchItem]) -> _Chunk:
+        entries, files = self._encode(items)
+        options = CallOptions(account=self._account(items), weight=len(items))
         params = {"batch": entries, "include_headers": "true"}
+        admitted = await self.requestor.admit("POST", "", params, options)
+        return _Chunk(items, params, files, options, admitted)
+
+    async def _send(self, chunk: _Chunk) -> None:
         async with self.gate:
             self.calls += 1
             try:
                 response = await self.requestor.call(
-                    "POST", "", params, files=files or None, options=options
+                    "POST",
+                    "",
+                    chunk.params,
+                    files=chunk.files or None,
+                    options=chunk.options,
+                    admitted=chunk.admitted,
                 )
-            except UsageError:
-                raise  # the write guard refused the chunk: nothing was sent, nothing is lost
             except MetaAgentError as error:
-                self._lost(chunk, error)
+                self._lost(chunk.items, error)
                 return
-        self._settle(chunk, response.body)
+        self._settle(chunk.items, response.body)
 
     def _encode(self, chunk: list[BatchItem]) -> tuple[list[dict[str, Any]], dict[str, FileField]]:
         names = {item.name for item in chunk if item.name}

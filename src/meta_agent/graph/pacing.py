@@ -61,6 +61,11 @@ HOURLY_DRAIN_PCT_PER_S = 100 / 3600
 PRIORITY_CEILING = 99.0
 _WRITE_POINTS = 3.0
 _TIER_MAX_SCORE = {"development_access": 60.0, "standard_access": 9000.0}
+# The hourly ads_management calls of each tier before the allowance per active ad (§7.3): the
+# dearest a call can be there. BUC readings are whole percents, so on the standard tier a
+# call's rise is rarely seen: without this, the development guess would stay, and a batch of
+# 50 would wait for every other call to end.
+_TIER_HOURLY_CALLS = {"development_access": 300.0, "standard_access": 100_000.0}
 # Until a response names the tier, assume the dearest call we know of: a write on the
 # development tier (3 of 60 points), so a cold burst of concurrent calls cannot overshoot.
 _DEFAULT_COST = 100 * _WRITE_POINTS / _TIER_MAX_SCORE["development_access"]
@@ -187,13 +192,17 @@ class Levels:
             self.blocked_until = max(self.blocked_until, now + usage.blocked_for)
 
     def _learn_tier(self, tier: str | None) -> None:
-        """On first sight of the tier, start from its write cost instead of a guess."""
+        """On first sight of the tier, start from its costs (score and hourly) instead of a
+        guess."""
         if tier is None or tier == self.tier:
             return
         self.tier = tier
         max_score = _TIER_MAX_SCORE.get(tier)
         if max_score is not None:
             self.score.cost = 100 * _WRITE_POINTS / max_score
+        hourly_calls = _TIER_HOURLY_CALLS.get(tier)
+        if hourly_calls is not None:
+            self.hourly.cost = 100 / hourly_calls
 
     def horizon(self, now: float) -> float:
         """Seconds until these levels say nothing any more: drained empty, block over."""

@@ -29,7 +29,7 @@ from meta_agent.errors import (
     TransportError,
 )
 from meta_agent.graph.error_table import build_error
-from meta_agent.graph.guard import NoGuard, WriteGuard, writes_of
+from meta_agent.graph.guard import NoGuard, Write, WriteGuard, writes_of
 from meta_agent.graph.pacing import LEASE_S, Pacer
 from meta_agent.graph.pacing_state import SharedPacing
 from meta_agent.graph.retry import Delivery, RetryPolicy, decide
@@ -56,6 +56,13 @@ class CallOptions:
     retry: RetryPolicy | None = None
     weight: int = 1
     """How many calls Meta scores this request as (a batch's items), for pacing."""
+
+
+@dataclass(frozen=True)
+class Admitted:
+    """Writes the guard let through (:meth:`Requestor.admit`), for the call that sends them."""
+
+    writes: list[Write]
 
 
 @dataclass(frozen=True)
@@ -116,23 +123,44 @@ class Requestor:
         *,
         files: Mapping[str, FileField] | None = None,
         options: CallOptions | None = None,
+        admitted: Admitted | None = None,
     ) -> GraphResponse:
-        """One Graph call, retried within the policy; a write first passes the guard.
+        """One Graph call, retried within the policy; a write first passes the guard (unless
+        :meth:`admit` let it through already: ``admitted``).
 
         Raises:
             ApiError: the error Meta returned, or OutcomeUnknownError / TransportError.
             UsageError: the write guard refused the write (nothing was sent).
         """
         options = options or CallOptions()
+        if admitted is None:
+            admitted = await self.admit(method, path, params, options)
+        response = await self._retried(method, path, params or {}, files, options)
+        if admitted.writes:
+            await self.guard.settled(admitted.writes, response.body)
+        return response
+
+    async def admit(
+        self,
+        method: str,
+        path: str,
+        params: Mapping[str, Any] | None = None,
+        options: CallOptions | None = None,
+    ) -> Admitted:
+        """Pass the write guard for a call sent later by :meth:`call` with ``admitted``.
+
+        A batch run admits every chunk of a round first, so the guard's work does not
+        stagger their sends (they go together: one round trip).
+
+        Raises:
+            UsageError: the write guard refused a write.
+        """
         writes = []
         if method != "GET":
-            writes = writes_of(method, path, self._encode(params or {}, options))
+            writes = writes_of(method, path, self._encode(params or {}, options or CallOptions()))
         if writes:  # a batch of reads only is no write
             await self.guard.admit(writes)
-        response = await self._retried(method, path, params or {}, files, options)
-        if writes:
-            await self.guard.settled(writes, response.body)
-        return response
+        return Admitted(writes)
 
     async def _retried(
         self,

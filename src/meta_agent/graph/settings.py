@@ -19,7 +19,9 @@ class GraphSettings(BaseModel):
     timeout: float = Field(default=60.0, gt=0)
     max_attempts: int = Field(default=5, ge=1)
     max_retry_seconds: float = Field(default=300.0, gt=0)
-    max_concurrency: int = Field(default=8, ge=1)
+    # Requests in flight per account: enough for every batch of a 1,000-object launch's wave
+    # at once (the pacer still admits each by its weight against the account's budgets).
+    max_concurrency: int = Field(default=32, ge=1)
     slow_at_pct: float = Field(default=75.0, gt=0, le=100)
     target_pct: float = Field(default=95.0, gt=0, le=100)
 

@@ -37,7 +37,7 @@ def undo_table(plan: Mapping[str, Any]) -> Table:
 
 def _changes(item: Mapping[str, Any]) -> Text:
     if item.get("unverified"):
-        return Text("cannot tell (no snapshot)", style="yellow")
+        return Text("cannot tell (nothing journaled to compare)", style="yellow")
     changed = item.get("changed_since") or {}
     if not changed:
         return Text("-")

@@ -22,7 +22,8 @@ from meta_agent.orchestrator.requests import OrchestratorResponse
 from meta_agent.orchestrator.settle import NamingKeys
 from meta_agent.store.journal import JournalStore
 
-ACCOUNT_TTL = 3600.0
+# The currency (and so the budget floors) of an account practically never changes.
+ACCOUNT_TTL = 24 * 3600.0
 
 Runner = Callable[[Mapping[str, Any]], Awaitable[OrchestratorResponse]]
 """Runs one request as its own workflow: the Orchestrator's ``execute`` (``bulk`` uses it)."""
@@ -100,7 +101,7 @@ class Env:
         return (await self.account(account_id)).currency
 
     async def account(self, account_id: str) -> AccountInfo:
-        """The ad account's currency, time zone and status, cached for an hour.
+        """The ad account's currency, time zone and status, cached for a day.
 
         Raises:
             ApiError: Meta refused (no such account, no permission).

@@ -33,10 +33,11 @@ from meta_agent.orchestrator.engine import (
 )
 from meta_agent.orchestrator.env import Env
 from meta_agent.orchestrator.requests import OrchestratorRequest, OrchestratorResponse
-from meta_agent.orchestrator.settle import settle, watched
+from meta_agent.orchestrator.settle import expectations, renames, settle, settled
 from meta_agent.orchestrator.undo import plan as undo_plan
-from meta_agent.orchestrator.undo import snapshot_of, survey
+from meta_agent.orchestrator.undo import survey
 from meta_agent.orchestrator.workflows import WORKFLOWS, Workflow
+from meta_agent.orchestrator.workflows.launch import WAVE_CONCURRENCY
 from meta_agent.principals import LOCAL_OPERATOR, Principal, acting_as, current_principal
 from meta_agent.store.journal import (
     NewResource,
@@ -270,19 +271,25 @@ class Orchestrator:
         return _response(finished, replayed=False, dry_run=request.options.dry_run)
 
     async def _settle(self, ctx: WorkflowContext) -> None:
-        """The last step: names given back and a snapshot taken (see ``settle.py``)."""
+        """The last step: names given back, unless the activation did (see ``settle.py``)."""
         resources = await self.env.store.resources(ctx.workflow_id)
-        if not watched(resources):
+        if not renames(resources, self.env.naming_keys):
+            return
+        if settled(await self.env.store.steps(ctx.workflow_id)):
             return
 
-        async def names_and_snapshot(run: StepRun) -> dict[str, Any]:
+        async def give_names_back(run: StepRun) -> dict[str, Any]:
             try:
-                return await settle(self.env.graph, resources, self.env.naming_keys)
+                output = await settle(
+                    self.env.graph, resources, self.env.naming_keys, concurrency=WAVE_CONCURRENCY
+                )
             except MetaAgentError as error:  # the objects are made and right: keep going
                 log.warning("workflow.settle_failed", error=error.message)
                 return {"error": error.to_dict()}
+            output.pop("failed")  # no writes of its own: nothing else can have failed
+            return output
 
-        await ctx.step("settle", names_and_snapshot)
+        await ctx.step("settle", give_names_back)
 
     async def undo(
         self, workflow_id: str, *, dry_run: bool = True, force: bool = False
@@ -312,7 +319,7 @@ class Orchestrator:
             )
         _, steps, resources = await self.workflow(workflow_id)
         with acting_as(journaled_principal(record), workflow_id):
-            items = await survey(self.env.graph, resources, snapshot_of(steps))
+            items = await survey(self.env.graph, resources, expectations(resources, steps))
         view = undo_plan(workflow_id, items)
         if dry_run:
             return view

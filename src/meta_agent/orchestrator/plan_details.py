@@ -176,7 +176,8 @@ async def delivery_estimate(
 def estimate_view(
     row: Mapping[str, Any], adset: Mapping[str, Any], currency: str
 ) -> dict[str, Any]:
-    """Audience bounds, daily active users, and the curve's point nearest the daily budget."""
+    """Audience bounds, and where Meta still returns them (before v26.0 reached every version
+    on 2026-10-27) daily active users and the curve's point nearest the daily budget."""
     view = _present(
         audience=_range(row.get("estimate_mau_lower_bound"), row.get("estimate_mau_upper_bound")),
         daily_active_users=_count(row.get("estimate_dau")),

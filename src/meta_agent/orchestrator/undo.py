@@ -2,11 +2,12 @@
 
 A completed workflow's journal lists every object it created (undo: delete) and every object
 it changed (undo: restore the ``before`` values). ``survey`` reads them all back in one batch
-and compares each with the snapshot its last step took (``settle.py``): an object edited
-since (in Ads Manager, by another workflow) is reported field by field, and undo proceeds over
-it only when asked to (``force``). An object already gone is skipped. A workflow finished
-before snapshots existed cannot be compared: its objects are reported as ``unverified``,
-and need ``force`` likewise.
+and compares each with what the workflow left it holding (``settle.expectations``: what it
+was sent, then what later steps set): an object edited since (in Ads Manager, by another
+workflow) is reported field by field, and undo proceeds over it only when asked to
+(``force``). An object already gone is skipped. An object the journal holds no expectations
+for (journaled before they were kept) cannot be compared: it is reported as ``unverified``,
+and needs ``force`` likewise.
 
 The undo itself is the engine's journaled compensation (one batch, deletes read back when
 their outcome is unknown, re-sent in rounds), written as the step ``undo``; the workflow ends
@@ -21,8 +22,8 @@ from typing import Any
 
 from meta_agent.errors import NotFoundError
 from meta_agent.graph.client import GraphClient
-from meta_agent.orchestrator.settle import WATCHED, watched
-from meta_agent.store.journal import ResourceRecord, StepRecord, StepStatus
+from meta_agent.orchestrator.settle import watched
+from meta_agent.store.journal import ResourceRecord
 
 
 @dataclass(frozen=True)
@@ -64,28 +65,22 @@ class UndoItem:
         return out
 
 
-def snapshot_of(steps: Sequence[StepRecord]) -> dict[str, dict[str, Any]] | None:
-    """The snapshot the workflow's ``settle`` step took, or None (none was taken)."""
-    for step in steps:
-        if step.name == "settle" and step.status is StepStatus.COMPLETED:
-            return dict((step.output or {}).get("snapshot", {}))
-    return None
-
-
 async def survey(
     graph: GraphClient,
     resources: Sequence[ResourceRecord],
-    snapshot: Mapping[str, Mapping[str, Any]] | None,
+    expected: Mapping[str, Mapping[str, Any]],
 ) -> list[UndoItem]:
-    """What undoing ``resources`` would do, newest first, each compared with ``snapshot``."""
+    """What undoing ``resources`` would do, newest first, each compared with ``expected``."""
     live = list(reversed(watched(resources)))
     batch = graph.batch()
     for index, resource in enumerate(live):
-        fields = set(WATCHED[resource.kind]) | set(resource.details.get("before", {}))
+        fields = {"name", "status", *expected.get(resource.object_id, {})}
+        fields |= set(resource.details.get("before", {}))
         batch.get(resource.object_id, {"fields": ",".join(sorted(fields))}, name=f"r{index}")
-    results = await batch.execute()
+    results = await batch.execute() if live else None
     items = []
     for index, resource in enumerate(live):
+        assert results is not None
         result = results[f"r{index}"]
         if isinstance(result.error, NotFoundError):
             items.append(UndoItem(resource, gone=True))
@@ -94,14 +89,14 @@ async def survey(
         if not isinstance(now, Mapping) or str(now.get("status", "")).upper() == "DELETED":
             items.append(UndoItem(resource, gone=True))
             continue
-        then = None if snapshot is None else snapshot.get(resource.object_id)
+        then = expected.get(resource.object_id) or {}
         name = now.get("name")
         items.append(
             UndoItem(
                 resource,
                 name=str(name) if name is not None else None,
-                unverified=then is None,
-                changed={} if then is None else _differences(resource.kind, then, now),
+                unverified=not then,
+                changed=_differences(then, now),
             )
         )
     return items
@@ -122,14 +117,12 @@ def plan(workflow_id: str, items: Sequence[UndoItem]) -> dict[str, Any]:
     }
 
 
-def _differences(
-    kind: str, then: Mapping[str, Any], now: Mapping[str, Any]
-) -> dict[str, dict[str, Any]]:
-    """Watched fields whose value differs, as ``{field: {"was": ..., "now": ...}}`` (a field
-    Meta omits reads as None: absent then and set now is a change)."""
+def _differences(then: Mapping[str, Any], now: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """Expected fields whose value differs, as ``{field: {"was": ..., "now": ...}}`` (a field
+    Meta omits reads as None)."""
     changed = {}
-    for name in WATCHED[kind]:
-        was, is_now = then.get(name), now.get(name)
+    for name, was in then.items():
+        is_now = now.get(name)
         if str(was) != str(is_now):
             changed[name] = {"was": was, "now": is_now}
     return changed

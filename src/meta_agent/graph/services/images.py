@@ -116,4 +116,9 @@ async def _file_field(source: ImageSource) -> FileField:
         name, data = source.name, await asyncio.to_thread(source.read_bytes)
     else:
         name, data = source
+    return file_field(name, data)
+
+
+def file_field(name: str, data: bytes) -> FileField:
+    """A file part of a multipart request, its type guessed from its name."""
     return name, data, mimetypes.guess_type(name)[0] or "application/octet-stream"

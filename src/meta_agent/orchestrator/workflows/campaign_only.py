@@ -103,7 +103,7 @@ async def run(
     ids: dict[str, str] = created["ids"]
     await ctx.emit(ev.CAMPAIGN_CREATED, campaign_id=ids["campaign"], account_id=plan.account_id)
     if request.options.activate:
-        await ctx.step("activate", lambda run: activate_all(env, ids), agent="campaign")
+        await ctx.step("activate", lambda run: activate_all(env, ids, run), agent="campaign")
     status = "ACTIVE" if request.options.activate else "PAUSED"
     return {
         "account_id": plan.account_id,

@@ -1,9 +1,13 @@
 """``create_full_campaign``: assets, campaign, ad sets, creatives and ads, or nothing at all.
 
-Critical path, in round trips: the account (currency, for budget floors and policy) → image
-lookup and upload, with targeting search beside it → one batch creating the whole structure
-→ (when asked) one batch activating it. Every object is created PAUSED; activation comes
-last, once everything exists, so no money is spent on a half-built campaign.
+Critical path, in round trips: the reads (the account's currency, for budget floors and
+policy; targeting search; which images the account already has), all at once and cached
+(the account for a day, targeting for a week, image hashes until the image is deleted) →
+the whole structure with its new images attached, in one batch, or for a launch past 50
+objects in two waves of concurrent batches (:mod:`~.launch`) → (when asked) one batch
+activating it. A second launch on the same account with known targeting and images needs no
+read: one round trip. Every object is created PAUSED; activation comes last, once
+everything exists, so no money is spent on a half-built campaign.
 
 A dry run stops before the launch: the campaign and every creative are checked by Meta
 (``validate_only``); the ad sets and ads, which need ids that do not exist yet, are
@@ -28,7 +32,7 @@ from meta_agent.agents.keys import workflow_key, workflow_prefix
 from meta_agent.agents.params import AdSetParams, CampaignParams, check_budget_level
 from meta_agent.agents.validation import validate
 from meta_agent.concurrency import gather3
-from meta_agent.errors import RequestValidationError
+from meta_agent.errors import MetaAgentError, RequestValidationError
 from meta_agent.gate.policy import PolicyCheck
 from meta_agent.graph.models import TargetingSpec
 from meta_agent.orchestrator import events as ev
@@ -36,7 +40,20 @@ from meta_agent.orchestrator.engine import StepRun, WorkflowContext
 from meta_agent.orchestrator.env import Env
 from meta_agent.orchestrator.plan_details import describe_launch
 from meta_agent.orchestrator.requests import OrchestratorRequest
-from meta_agent.orchestrator.workflows.launch import LaunchItem, launch
+from meta_agent.orchestrator.settle import settle
+from meta_agent.orchestrator.workflows.launch import (
+    IMAGE,
+    WAVE_CONCURRENCY,
+    LaunchItem,
+    image_item,
+    launch,
+    planned,
+)
+
+# One launch: its ad sets travel with their campaign in one batch (so at most 49), its ads in
+# the second wave's batches (sent together: the round trips do not grow with them).
+MAX_ADSETS = 49
+MAX_ADS = 1000
 
 
 class FullCampaignData(BaseModel):
@@ -52,8 +69,8 @@ class FullCampaignData(BaseModel):
     images: list[ImageAsset] = Field(default_factory=list)
     videos: list[VideoAsset] = Field(default_factory=list)
     campaign: CampaignParams
-    adsets: list[AdSetParams] = Field(min_length=1, max_length=50)
-    ads: list[AdParams] = Field(min_length=1, max_length=200)
+    adsets: list[AdSetParams] = Field(min_length=1, max_length=MAX_ADSETS)
+    ads: list[AdParams] = Field(min_length=1, max_length=MAX_ADS)
 
 
 @dataclass(frozen=True)
@@ -191,10 +208,7 @@ async def run(
     ctx: WorkflowContext, request: OrchestratorRequest, plan: Plan, env: Env
 ) -> dict[str, Any]:
     """The workflow itself (see the module docs)."""
-    images: dict[str, str] = {}
-    if plan.images is not None:
-        uploaded = await ctx.step("upload_images", lambda run: _images(plan, env), agent="asset")
-        images = uploaded["images"]
+    images = image_hashes(plan)
     videos: dict[str, str] = {}
     if plan.data.videos:
         videos = (
@@ -212,22 +226,34 @@ async def run(
         "launch",
         lambda run: _launch(run, plan, env, items),
         input={"items": [item.label for item in items], "images": images},
-        planned=[item.planned for item in items],
+        planned=planned(items),
         agent="campaign",
     )
     ids: dict[str, str] = created["ids"]
     await ctx.emit(ev.CAMPAIGN_CREATED, campaign_id=ids["campaign"], account_id=plan.account_id)
     if request.options.activate:
-        await ctx.step("activate", lambda run: activate_all(env, ids), agent="campaign")
+        await ctx.step("activate", lambda run: activate_all(env, ids, run), agent="campaign")
     return _result(plan, ids, assets, active=request.options.activate)
+
+
+def image_hashes(plan: Plan) -> dict[str, str]:
+    """``{asset name: hash}`` of the request's images, known before any is sent (the MD5)."""
+    if plan.images is None:
+        return {}
+    pairs = zip(plan.data.images, plan.images.hashes(), strict=True)
+    return {asset.name: digest for asset, digest in pairs if asset.name}
 
 
 def launch_items(
     plan: Plan, targeting: list[dict[str, Any]], media: Mapping[str, str]
 ) -> list[LaunchItem]:
-    """The objects to create, in dependency order, with their keys."""
+    """The objects to create, in dependency order, with their keys: first the images the
+    account lacks (a creative waits for those it shows), then the campaign and the rest."""
     data = plan.data
-    items = [campaign_item(data.campaign, plan.key("campaign"))]
+    missing = plan.images.missing() if plan.images is not None else []
+    items = [image_item(f"image{n}", digest, file) for n, (digest, file) in enumerate(missing)]
+    new_images = {item.key: item.label for item in items}
+    items.append(campaign_item(data.campaign, plan.key("campaign")))
     adset_labels = {}
     for index, adset in enumerate(data.adsets):
         label = f"adset{index}"
@@ -235,7 +261,13 @@ def launch_items(
         spec = TargetingSpec.model_validate(targeting[index])
         items.append(adset_item(label, adset, spec, plan.key(label)))
     for index, ad in enumerate(data.ads):
-        items.extend(_ad_items(plan, index, ad, adset_labels[str(ad.adset_ref)], media))
+        adset_label = adset_labels[str(ad.adset_ref)]
+        waits = tuple(
+            new_images[media[ref]]
+            for ref in (_image_refs(ad.creative) if ad.creative is not None else [])
+            if media.get(ref) in new_images
+        )
+        items.extend(_ad_items(plan, index, ad, adset_label, media, waits))
     return items
 
 
@@ -260,8 +292,14 @@ def adset_item(label: str, adset: AdSetParams, spec: TargetingSpec, key: str) ->
 
 
 def _ad_items(
-    plan: Plan, index: int, ad: AdParams, adset_label: str, media: Mapping[str, str]
+    plan: Plan,
+    index: int,
+    ad: AdParams,
+    adset_label: str,
+    media: Mapping[str, str],
+    images: tuple[str, ...],
 ) -> list[LaunchItem]:
+    """An ad and its inline creative, which waits for the new ``images`` it shows."""
     ad_label, creative_label = f"ad{index}", f"creative{index}"
     ad_key = plan.key(ad_label)
     items = []
@@ -274,6 +312,7 @@ def _ad_items(
                 "adcreatives",
                 creative_key,
                 lambda ids: creative_spec(creative, creative_key, assets=media),
+                needs=tuple(dict.fromkeys(images)),
             )
         )
         needs: tuple[str, ...] = (adset_label, creative_label)
@@ -303,24 +342,6 @@ async def resolve_targeting(
     return {"adsets": [spec.model_dump(mode="json", exclude_none=True) for spec in specs]}
 
 
-async def _images(plan: Plan, env: Env) -> dict[str, Any]:
-    """Upload the images the account lacks: ``{"images": {asset name: hash}}``.
-
-    A step with nothing to undo: an image is named by the hash of its bytes, so sending it
-    again finds it (no duplicate), and images are kept on rollback (they cost nothing and may
-    be shared). Journaled so that a re-run, or an agent rebuilding a later step, reads the
-    hashes instead of asking Meta again.
-    """
-    assert plan.images is not None
-    uploaded = await env.assets.upload_checked(plan.images)
-    hashes = {
-        asset.name: image.hash
-        for asset, image in zip(plan.data.images, uploaded, strict=True)
-        if asset.name
-    }
-    return {"images": hashes}
-
-
 async def _videos(run: StepRun, plan: Plan, env: Env) -> dict[str, Any]:
     """Upload the videos (journaled: each upload makes a new video object)."""
     videos: dict[str, str] = {}
@@ -333,12 +354,19 @@ async def _videos(run: StepRun, plan: Plan, env: Env) -> dict[str, Any]:
 
 async def _launch(run: StepRun, plan: Plan, env: Env, items: list[LaunchItem]) -> dict[str, Any]:
     state = await launch(run, env, plan.account_id, items)
-    return {"ids": state.ids, "requests": state.requests}
+    if plan.images is not None:
+        sent = [item.key for item in items if item.kind == IMAGE and item.label in state.ids]
+        await env.assets.remember(plan.images, sent)
+    objects = {label: id_ for label, id_ in state.ids.items() if not label.startswith("image")}
+    return {"ids": objects, "requests": state.requests}
 
 
 async def _validate(plan: Plan, env: Env, items: list[LaunchItem]) -> dict[str, Any]:
-    """Ask Meta to validate what can be validated alone; return the plan."""
-    checkable = [item for item in items if not item.needs]
+    """Ask Meta to validate what can be validated alone; return the plan.
+
+    A dry run sends no image, so a creative showing a new one is checked by our rules only.
+    """
+    checkable = [item for item in items if not item.needs and item.kind != IMAGE]
     batch = env.graph.batch()
     for item in checkable:
         params = {**item.build({}), "execution_options": ["validate_only"]}
@@ -350,24 +378,35 @@ async def _validate(plan: Plan, env: Env, items: list[LaunchItem]) -> dict[str, 
         "dry_run": True,
         "validated_by_meta": [item.label for item in checkable],
         "validated_locally": [item.label for item in items if item.needs],
+        "images_to_upload": [item.key for item in items if item.kind == IMAGE],
         "plan": [
             {"label": item.label, "kind": item.kind, "needs": list(item.needs)} for item in items
         ],
     }
 
 
-async def activate_all(env: Env, ids: Mapping[str, str]) -> dict[str, Any]:
-    """Everything ACTIVE in one batch: ads and ad sets first, the campaign last."""
+async def activate_all(env: Env, ids: Mapping[str, str], run: StepRun) -> dict[str, Any]:
+    """Everything ACTIVE in one batch: ads and ad sets first, the campaign last.
+
+    The same batch settles the workflow (``settle.py``): each name given back rides in the
+    object's activation, and each object is read back after it, so activating costs no
+    round trip more than before.
+
+    Raises:
+        MetaAgentError: an activation Meta refused (the workflow fails and rolls back).
+    """
     order = sorted(ids, key=lambda label: (label == "campaign", label.startswith("adset")))
-    batch = env.graph.batch()
-    for label in order:
-        if not label.startswith("creative"):
-            batch.post(ids[label], {"status": "ACTIVE"}, name=label)
-    results = await batch.execute()
-    for label in order:
-        if not label.startswith("creative"):
-            results[label].unwrap()
-    return {"activated": [label for label in order if not label.startswith("creative")]}
+    labels = [label for label in order if not label.startswith("creative")]
+    writes = {ids[label]: {"status": "ACTIVE"} for label in labels}
+    resources = await env.store.resources(run.ctx.workflow_id)
+    output = await settle(
+        env.graph, resources, env.naming_keys, writes, concurrency=WAVE_CONCURRENCY
+    )
+    failed: dict[str, MetaAgentError] = output.pop("failed")
+    for label in labels:
+        if ids[label] in failed:
+            raise failed[ids[label]]
+    return {"activated": labels, **output}
 
 
 def _result(

@@ -260,8 +260,8 @@ def _applying(env: Env, change: PlannedChange) -> StepFunction:
 
     async def apply(run: StepRun) -> dict[str, Any]:
         if not run.resumed or not await _journaled(run, change.object_id):
-            before = {"before": before_of(change)}
-            await run.created(change.level, change.object_id, undo="restore", details=before)
+            details = {"before": before_of(change), "after": after_of(change)}
+            await run.created(change.level, change.object_id, undo="restore", details=details)
         await env.graph.post(change.object_id, after_of(change))
         return {"object_id": change.object_id, "after": after_of(change)}
 

@@ -331,8 +331,8 @@ def _applying(env: Env, change: Change) -> StepFunction:
 
     async def apply(run: StepRun) -> dict[str, Any]:
         if not await _journaled(run, change.object_id):
-            before = {"before": change.before}
-            await run.created(change.level, change.object_id, undo="restore", details=before)
+            details = {"before": change.before, "after": dict(change.after)}
+            await run.created(change.level, change.object_id, undo="restore", details=details)
         await env.graph.post(change.object_id, dict(change.after))
         return {"object_id": change.object_id, "after": change.after}
 

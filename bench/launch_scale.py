@@ -1,0 +1,438 @@
+"""Benchmark: launches of 22 to 1,041 objects at 50 ms a request, four ways side by side (#13).
+
+Each size builds ``images`` distinct 1200x1200 PNGs, 1 campaign, ``adsets`` ad sets and
+``adsets x ads`` ads, each with its own creative (images shared in turn):
+
+* the official SDK (``facebook_business``), call by call;
+* our client's best batch: one ``BatchBuilder`` with the images attached as files and every
+  item linked by ``{result=...}`` references (the client splits it at 50, keeping each
+  dependency chain in one chunk, so a structure past 50 objects takes rounds);
+* the Orchestrator cold (``create_full_campaign``, a SQLite journal and an empty memory cache;
+  the journal, the client and the ``Env`` are set up untimed, as once per process in real use);
+* the Orchestrator warm: a second launch of the same structure on the same account, by the
+  same orchestrator (account, targeting and image hashes cached).
+
+Every side gets a fresh sandbox (uvicorn in a process of its own, as Meta is not in ours:
+``--in-thread`` serves it from a thread of this process instead, sharing its interpreter;
+``latency_ms`` per HTTP request) behind a :class:`~meta_agent.sandbox.timeline.RequestTimeline`. Printed: HTTP requests, sequential
+round trips (the longest chain of requests each begun after the one before it ended: what the
+latency multiplies), wall time and its ratio to the SDK's. The machine's load average is
+printed before and after. Targets: cold at most 2 round trips and 0.12x the SDK at 22 objects,
+warm 1 round trip; at 1,000+ objects at most 3 round trips and 0.05x the SDK.
+
+    python bench/launch_scale.py [--latency-ms 50] [--sizes 22,110,440,1041] [--in-thread]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import functools
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx2
+import structlog
+from facebook_business.adobjects.adaccount import AdAccount
+from facebook_business.adobjects.adimage import AdImage
+from facebook_business.api import FacebookAdsApi
+from facebook_business.session import FacebookSession
+
+from launch_round_trips import ACCOUNT, PAGE_ID, TOKEN, VERSION, client, sandbox
+from meta_agent.cache import MemoryCache
+from meta_agent.graph.batch import BatchBuilder, ref
+from meta_agent.interfaces.walkthrough import solid_png
+from meta_agent.orchestrator.env import Env
+from meta_agent.orchestrator.orchestrator import Orchestrator
+from meta_agent.sandbox.timeline import RequestTimeline
+from meta_agent.store.sql import SqlJournal
+
+TARGETING = {
+    "geo_locations": {"countries": ["IN"]},
+    "targeting_automation": {"advantage_audience": 0},
+}
+
+
+@dataclass(frozen=True)
+class Shape:
+    """One launch's size."""
+
+    images: int
+    adsets: int
+    ads_per_adset: int
+
+    @property
+    def ads(self) -> int:
+        """Ads (each with its own creative)."""
+        return self.adsets * self.ads_per_adset
+
+    @property
+    def objects(self) -> int:
+        """Everything created: images, campaign, ad sets, creatives, ads."""
+        return self.images + 1 + self.adsets + 2 * self.ads
+
+    def pngs(self) -> list[tuple[str, bytes]]:
+        """Distinct images (by colour), large enough for Meta's feed (made once, untimed)."""
+        return _pngs(self.images)
+
+    def image_of(self, ad: int) -> int:
+        """Which image the ``ad``-th ad shows."""
+        return ad % self.images
+
+
+@functools.cache
+def _pngs(count: int) -> list[tuple[str, bytes]]:
+    return [
+        (f"img{i}.png", solid_png(1200, 1200, (9 * i % 256, 255 - 7 * i % 256, 60 + i)))
+        for i in range(count)
+    ]
+
+
+SHAPES = {
+    22: Shape(images=6, adsets=3, ads_per_adset=2),
+    110: Shape(images=9, adsets=4, ads_per_adset=12),
+    440: Shape(images=29, adsets=10, ads_per_adset=20),
+    1041: Shape(images=20, adsets=20, ads_per_adset=25),
+}
+
+
+@dataclass
+class Figures:
+    """What one side took."""
+
+    requests: int
+    round_trips: int
+    seconds: float
+
+
+def campaign() -> dict[str, Any]:
+    """The campaign (ABO: budgets on the ad sets)."""
+    return {
+        "name": "Scale",
+        "objective": "OUTCOME_TRAFFIC",
+        "special_ad_categories": [],
+        "status": "PAUSED",
+        "is_adset_budget_sharing_enabled": False,
+    }
+
+
+def ad_set(index: int, campaign_id: str) -> dict[str, Any]:
+    """The ``index``-th ad set."""
+    return {
+        "name": f"Ad set {index}",
+        "campaign_id": campaign_id,
+        "daily_budget": 50000,
+        "billing_event": "IMPRESSIONS",
+        "optimization_goal": "LINK_CLICKS",
+        "targeting": TARGETING,
+        "status": "PAUSED",
+    }
+
+
+def creative(index: int, image_hash: str) -> dict[str, Any]:
+    """The ``index``-th creative."""
+    link_data = {
+        "link": "https://example.com/scale",
+        "message": f"Message {index}",
+        "image_hash": image_hash,
+        "call_to_action": {"type": "LEARN_MORE"},
+    }
+    return {
+        "name": f"Creative {index}",
+        "object_story_spec": {"page_id": PAGE_ID, "link_data": link_data},
+    }
+
+
+def ad(index: int, adset_id: str, creative_id: str) -> dict[str, Any]:
+    """The ``index``-th ad."""
+    return {
+        "name": f"Ad {index}",
+        "adset_id": adset_id,
+        "creative": {"creative_id": creative_id},
+        "status": "PAUSED",
+    }
+
+
+def sdk_launch(url: str, shape: Shape) -> None:
+    """The official SDK, one call after another."""
+    session = FacebookSession(access_token=TOKEN)
+    session.GRAPH = url
+    FacebookAdsApi.set_default_api(FacebookAdsApi(session, api_version=VERSION))
+    account = AdAccount(ACCOUNT)
+    hashes = []
+    with tempfile.TemporaryDirectory() as folder:
+        for name, data in shape.pngs():
+            path = Path(folder) / name
+            path.write_bytes(data)
+            image = account.create_ad_image(params={AdImage.Field.filename: str(path)})
+            hashes.append(image[AdImage.Field.hash])
+    campaign_id = account.create_campaign(params=campaign())["id"]
+    adsets = [
+        account.create_ad_set(params=ad_set(i, campaign_id))["id"] for i in range(shape.adsets)
+    ]
+    for i in range(shape.ads):
+        made = account.create_ad_creative(params=creative(i, hashes[shape.image_of(i)]))
+        account.create_ad(params=ad(i, adsets[i // shape.ads_per_adset], made["id"]))
+
+
+async def client_batch(url: str, shape: Shape) -> float:
+    """Our client's best: one batch, the images attached, everything linked by references.
+
+    Returns the seconds it took, the client built apart (once per process in real use).
+    """
+    async with client(url) as graph:
+        started = time.perf_counter()
+        batch = BatchBuilder(graph.requestor, concurrency=64)
+        for i, (name, data) in enumerate(shape.pngs()):
+            batch.post(
+                f"{ACCOUNT}/adimages", name=f"img{i}", files={"f": (name, data, "image/png")}
+            )
+        batch.post(f"{ACCOUNT}/campaigns", campaign(), name="campaign")
+        for i in range(shape.adsets):
+            batch.post(f"{ACCOUNT}/adsets", ad_set(i, ref("campaign")), name=f"adset{i}")
+        for i in range(shape.ads):
+            image = ref(f"img{shape.image_of(i)}", "$.images.*.hash")
+            batch.post(f"{ACCOUNT}/adcreatives", creative(i, image), name=f"creative{i}")
+            adset = ref(f"adset{i // shape.ads_per_adset}")
+            batch.post(f"{ACCOUNT}/ads", ad(i, adset, ref(f"creative{i}")), name=f"ad{i}")
+        failed = (await batch.execute()).errors()
+        seconds = time.perf_counter() - started
+        assert not failed, failed
+        return seconds
+
+
+def orchestrator_request(request_id: str, shape: Shape) -> dict[str, Any]:
+    """The same structure as a ``create_full_campaign`` request."""
+    images = [
+        {"name": name.removesuffix(".png"), "data": base64.b64encode(data).decode()}
+        for name, data in shape.pngs()
+    ]
+    adsets = [
+        {
+            "name": f"Ad set {i}",
+            "optimization_goal": "LINK_CLICKS",
+            "billing_event": "IMPRESSIONS",
+            "daily_budget": 50_000,
+            "targeting": {"countries": ["IN"]},
+        }
+        for i in range(shape.adsets)
+    ]
+    ads = [
+        {
+            "name": f"Ad {i}",
+            "adset_ref": f"Ad set {i // shape.ads_per_adset}",
+            "creative": {
+                "kind": "image",
+                "name": f"Creative {i}",
+                "page_id": PAGE_ID,
+                "image_ref": f"img{shape.image_of(i)}",
+                "link": "https://example.com/scale",
+                "message": f"Message {i}",
+                "call_to_action": "LEARN_MORE",
+            },
+        }
+        for i in range(shape.ads)
+    ]
+    data = {
+        "images": images,
+        "campaign": {"name": "Scale", "objective": "OUTCOME_TRAFFIC"},
+        "adsets": adsets,
+        "ads": ads,
+    }
+    return {
+        "request_id": request_id,
+        "agent_id": "bench",
+        "action": "create_full_campaign",
+        "account_id": ACCOUNT,
+        "data": data,
+    }
+
+
+async def orchestrated(url: str, shape: Shape) -> tuple[Figures, Figures]:
+    """A cold launch, then a warm one by the same orchestrator; their figures."""
+    with tempfile.TemporaryDirectory() as folder:
+        journal = SqlJournal(f"sqlite:///{Path(folder) / 'journal.db'}")
+        await journal.open()
+        try:
+            async with client(url) as graph:
+                orchestrator = Orchestrator(Env.build(graph, journal, cache=MemoryCache()))
+                runs = []
+                for request_id in ("cold", "warm"):
+                    request = orchestrator_request(request_id, shape)
+                    httpx2.delete(f"{url}/_timeline")  # untimed: this run's requests only
+                    started = time.perf_counter()
+                    response = await orchestrator.execute(request)
+                    seconds = time.perf_counter() - started
+                    assert response.status == "COMPLETED", response.error
+                    runs.append(figures(url, seconds))
+        finally:
+            await journal.close()
+    return runs[0], runs[1]
+
+
+def check(url: str, shape: Shape, launches: int = 1) -> None:
+    """Every object of ``launches`` launches exists, once.
+
+    Raises:
+        AssertionError: an object is missing or duplicated.
+    """
+    objects = httpx2.get(f"{url}/_sandbox/objects").json()["data"]
+    kinds = {
+        kind: sum(1 for o in objects if o["kind"] == kind)
+        for kind in ("campaign", "adset", "adcreative", "ad")
+    }
+    per_launch = {"campaign": 1, "adset": shape.adsets, "adcreative": shape.ads, "ad": shape.ads}
+    assert kinds == {kind: n * launches for kind, n in per_launch.items()}, kinds
+
+
+def figures(url: str, seconds: float) -> Figures:
+    """The timeline's requests and round trips since its last reset, with ``seconds``."""
+    noted = httpx2.get(f"{url}/_timeline").json()
+    return Figures(noted["requests"], noted["round_trips"], seconds)
+
+
+@contextmanager
+def fresh_sandbox(latency_ms: float, *, in_thread: bool) -> Iterator[str]:
+    """A new sandbox behind a request timeline: in a process of its own, or in a thread."""
+    if in_thread:
+        with sandbox(latency_ms, RequestTimeline()) as (url, _):
+            yield url
+        return
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    command = [sys.executable, "-c", SERVER, str(port), str(latency_ms)]
+    process = subprocess.Popen(command)  # noqa: S603 - this interpreter, our own script
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                httpx2.get(f"{url}/_timeline", timeout=0.5)
+                break
+            except httpx2.TransportError:
+                if time.monotonic() > deadline:
+                    raise RuntimeError("the sandbox process did not start") from None
+                time.sleep(0.05)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+SERVER = """
+import sys, uvicorn
+from meta_agent.sandbox import SandboxConfig, create_app
+from meta_agent.sandbox.timeline import RequestTimeline
+port, latency = int(sys.argv[1]), float(sys.argv[2])
+config = SandboxConfig(latency_ms=latency, base_url=f"http://127.0.0.1:{port}")
+app = RequestTimeline(create_app(config))
+uvicorn.run(app, host="127.0.0.1", port=port, log_level="critical", lifespan="off")
+"""
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def measure_call(
+    run: Callable[[str, Shape], Any], shape: Shape, latency_ms: float, *, in_thread: bool
+) -> Figures:
+    """One side that is a single launch, on a fresh sandbox."""
+    shape.pngs()  # made before the clock starts
+    with fresh_sandbox(latency_ms, in_thread=in_thread) as url:
+        started = time.perf_counter()
+        outcome = run(url, shape)
+        if asyncio.iscoroutine(outcome):
+            outcome = asyncio.run(outcome)
+        # A side that builds a client times itself without it (as the orchestrator's is).
+        seconds = outcome if isinstance(outcome, float) else time.perf_counter() - started
+        check(url, shape)
+        return figures(url, seconds)
+
+
+def measure_orchestrator(
+    shape: Shape, latency_ms: float, *, in_thread: bool
+) -> tuple[Figures, Figures]:
+    """The orchestrator cold and warm, on one fresh sandbox."""
+    with fresh_sandbox(latency_ms, in_thread=in_thread) as url:
+        cold, warm = asyncio.run(orchestrated(url, shape))
+        check(url, shape, launches=2)
+        return cold, warm
+
+
+def report(size: int, shape: Shape, rows: dict[str, Figures]) -> list[str]:
+    """Print one size's rows; return the targets it missed."""
+    base = rows["official SDK, call by call"]
+    print(
+        f"\n{shape.objects} objects: {shape.images} images, 1 campaign, {shape.adsets} ad sets, "
+        f"{shape.ads} creatives, {shape.ads} ads"
+    )
+    print(f"{'':34} {'HTTP':>5} {'round trips':>11} {'wall s':>8} {'vs SDK':>7}")
+    for label, f in rows.items():
+        print(
+            f"{label:34} {f.requests:5d} {f.round_trips:11d} {f.seconds:8.3f} {f.seconds / base.seconds:6.3f}x"
+        )
+    cold, warm = rows["orchestrator, cold"], rows["orchestrator, warm"]
+    missed = []
+    if size <= 22:
+        if cold.round_trips > 2 or cold.seconds > 0.12 * base.seconds:
+            missed.append(f"{size}: cold <= 2 round trips and <= 0.12x")
+        if warm.round_trips > 1:
+            missed.append(f"{size}: warm 1 round trip")
+    if shape.objects >= 1000 and (cold.round_trips > 3 or cold.seconds > 0.05 * base.seconds):
+        missed.append(f"{size}: cold <= 3 round trips and <= 0.05x")
+    return missed
+
+
+def main() -> None:
+    """Measure every size, every side, and print them side by side."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--latency-ms", type=float, default=50.0)
+    parser.add_argument("--sizes", default="22,110,440,1041", help=f"any of {list(SHAPES)}")
+    parser.add_argument("--in-thread", action="store_true", help="serve the sandbox in a thread")
+    args = parser.parse_args()
+    where = {"in_thread": args.in_thread}
+    structlog.configure(processors=[_drop])
+    sizes = [int(size) for size in args.sizes.split(",")]
+    load_before = os.getloadavg()
+    measure_call(client_batch, SHAPES[22], args.latency_ms, **where)  # warm-up: imports
+    measure_orchestrator(SHAPES[22], args.latency_ms, **where)
+    print(
+        f"Launch at {args.latency_ms:.0f} ms per request, the sandbox "
+        f"{'in a thread' if args.in_thread else 'in its own process'}; load average before "
+        f"{load_before[0]:.2f} {load_before[1]:.2f} {load_before[2]:.2f} on {os.cpu_count()} CPUs"
+    )
+    missed = []
+    for size in sizes:
+        shape = SHAPES[size]
+        cold, warm = measure_orchestrator(shape, args.latency_ms, **where)
+        rows = {
+            "official SDK, call by call": measure_call(sdk_launch, shape, args.latency_ms, **where),
+            "client, best batch": measure_call(client_batch, shape, args.latency_ms, **where),
+            "orchestrator, cold": cold,
+            "orchestrator, warm": warm,
+        }
+        missed += report(size, shape, rows)
+    load_after = os.getloadavg()
+    print(f"\nload average after {load_after[0]:.2f} {load_after[1]:.2f} {load_after[2]:.2f}")
+    print("targets: " + ("all met" if not missed else "NOT met: " + "; ".join(missed)))
+
+
+def _drop(*_: Any) -> Any:
+    raise structlog.DropEvent
+
+
+if __name__ == "__main__":
+    main()
