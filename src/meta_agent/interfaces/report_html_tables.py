@@ -27,10 +27,13 @@ from meta_agent.interfaces.report_views import (
     previous_title,
 )
 
+# A table is its own scroll box (display:block) holding a full-width grid (the tbody), so a
+# wide one scrolls sideways inside the page on a phone instead of widening the page.
 CSS = """
 table.eff{border-collapse:collapse;background:#fff;border-radius:8px;box-shadow:0 1px 2px #0002;
-width:100%;font-size:.85rem}table.eff th,table.eff td{padding:5px 8px;border-bottom:1px solid #e4e7eb}
-table.eff th{text-align:left;color:#52606d;font-weight:600}table.eff td.n{text-align:right}
+width:100%;font-size:.85rem;display:block;overflow-x:auto}table.eff>tbody{display:table;width:100%}
+table.eff th,table.eff td{padding:5px 8px;border-bottom:1px solid #e4e7eb}
+table.eff th{text-align:left;color:#52606d;font-weight:600}table.eff td.n{text-align:right;white-space:nowrap}
 .notice{background:#fff3bf;border-radius:8px;padding:10px 12px;margin:12px 0;font-weight:600}
 .note{background:#e7f5ff;border-radius:8px;padding:10px 12px}
 .attr{color:#52606d;font-size:.85rem}img.thumb{width:48px;height:48px;object-fit:cover}
