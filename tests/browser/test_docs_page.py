@@ -25,8 +25,8 @@ OPERATIONS_JS = """() => [...document.querySelectorAll('.opblock')].map(o => [
 RENDER_TIMEOUT_MS = 10_000
 
 
-# FastAPI's own page loads Swagger UI from jsDelivr, which the offline browser blocks.
-@pytest.mark.xfail(reason="until /docs is served from bundled assets", strict=False)
+# FastAPI's own page would load Swagger UI from jsDelivr, which the offline browser blocks: the
+# service serves a bundled copy (interfaces/http/docs.py).
 async def test_docs_lists_every_operation_offline(
     page: Page, offline: Offline, tmp_path: Path
 ) -> None:

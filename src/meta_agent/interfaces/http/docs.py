@@ -1,18 +1,21 @@
 """``/docs``: Swagger UI from the assets bundled with the package, so it works offline.
 
 FastAPI's default page loads Swagger UI from a CDN, which leaves ``/docs`` blank on a machine
-without internet access (or behind a proxy that forbids it). ``swagger-ui-bundle`` ships the
-same files as a wheel; they are served under ``/docs/assets`` and the page names no other
-host (the online spec validator, which Swagger UI calls by default, is switched off too).
+without internet access (or behind a proxy that forbids it). ``fastapi-swagger`` ships Swagger
+UI 5 as a wheel (``swagger-ui-bundle``'s Swagger UI 4 cannot read the OpenAPI 3.1 FastAPI
+writes: "Unable to render this definition", seen in the browser test); the files are served
+under ``/docs/assets`` and the page names no other host (the online spec validator, which
+Swagger UI calls by default, is switched off too).
 """
 
 from __future__ import annotations
+
+from importlib.resources import files
 
 from fastapi import FastAPI
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 from starlette.staticfiles import StaticFiles
-from swagger_ui_bundle import swagger_ui_path
 
 DOCS = "/docs"
 ASSETS = f"{DOCS}/assets"
@@ -20,7 +23,8 @@ ASSETS = f"{DOCS}/assets"
 
 def install(app: FastAPI) -> None:
     """Serve the Swagger UI page at ``/docs`` and its JavaScript and CSS under ``/docs/assets``."""
-    app.mount(ASSETS, StaticFiles(directory=str(swagger_ui_path)), name="docs-assets")
+    assets = files("fastapi_swagger") / "resources"
+    app.mount(ASSETS, StaticFiles(directory=str(assets)), name="docs-assets")
 
     @app.get(DOCS, include_in_schema=False)
     async def swagger_ui() -> HTMLResponse:
