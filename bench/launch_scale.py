@@ -12,6 +12,11 @@ Each size builds ``images`` distinct 1200x1200 PNGs, 1 campaign, ``adsets`` ad s
 * the Orchestrator warm: a second launch of the same structure on the same account, by the
   same orchestrator (account, targeting and image hashes cached).
 
+Both orchestrator rows keep the keys in the names (``naming.keys: keep``): the launch itself.
+The "names back" rows run the default ``strip``, where a launch left PAUSED sends one batch
+more once it has completed, to give every object the name the request gave (with
+``options.activate`` the renames ride in the activation batch instead).
+
 Every side gets a fresh sandbox (uvicorn in a process of its own, as Meta is not in ours:
 ``--in-thread`` serves it from a thread of this process instead, sharing its interpreter;
 ``latency_ms`` per HTTP request) behind a :class:`~meta_agent.sandbox.timeline.RequestTimeline`. Printed: HTTP requests, sequential
@@ -54,6 +59,7 @@ from meta_agent.graph.batch import BatchBuilder, ref
 from meta_agent.interfaces.walkthrough import solid_png
 from meta_agent.orchestrator.env import Env
 from meta_agent.orchestrator.orchestrator import Orchestrator
+from meta_agent.orchestrator.settle import NamingKeys
 from meta_agent.sandbox.timeline import RequestTimeline
 from meta_agent.store.sql import SqlJournal
 
@@ -258,14 +264,15 @@ def orchestrator_request(request_id: str, shape: Shape) -> dict[str, Any]:
     }
 
 
-async def orchestrated(url: str, shape: Shape) -> tuple[Figures, Figures]:
+async def orchestrated(url: str, shape: Shape, naming: NamingKeys) -> tuple[Figures, Figures]:
     """A cold launch, then a warm one by the same orchestrator; their figures."""
     with tempfile.TemporaryDirectory() as folder:
         journal = SqlJournal(f"sqlite:///{Path(folder) / 'journal.db'}")
         await journal.open()
         try:
             async with client(url) as graph:
-                orchestrator = Orchestrator(Env.build(graph, journal, cache=MemoryCache()))
+                env = Env.build(graph, journal, cache=MemoryCache(), naming_keys=naming)
+                orchestrator = Orchestrator(env)
                 runs = []
                 for request_id in ("cold", "warm"):
                     request = orchestrator_request(request_id, shape)
@@ -363,11 +370,12 @@ def measure_call(
 
 
 def measure_orchestrator(
-    shape: Shape, latency_ms: float, *, in_thread: bool
+    shape: Shape, latency_ms: float, *, in_thread: bool, naming: NamingKeys = "keep"
 ) -> tuple[Figures, Figures]:
-    """The orchestrator cold and warm, on one fresh sandbox."""
+    """The orchestrator cold and warm, on one fresh sandbox (``naming``: whether the keys
+    leave the names afterwards, one batch more for a launch left PAUSED)."""
     with fresh_sandbox(latency_ms, in_thread=in_thread) as url:
-        cold, warm = asyncio.run(orchestrated(url, shape))
+        cold, warm = asyncio.run(orchestrated(url, shape, naming))
         check(url, shape, launches=2)
         return cold, warm
 
@@ -418,11 +426,14 @@ def main() -> None:
     for size in sizes:
         shape = SHAPES[size]
         cold, warm = measure_orchestrator(shape, args.latency_ms, **where)
+        cold_s, warm_s = measure_orchestrator(shape, args.latency_ms, naming="strip", **where)
         rows = {
             "official SDK, call by call": measure_call(sdk_launch, shape, args.latency_ms, **where),
             "client, best batch": measure_call(client_batch, shape, args.latency_ms, **where),
             "orchestrator, cold": cold,
             "orchestrator, warm": warm,
+            "orchestrator, cold, names back": cold_s,
+            "orchestrator, warm, names back": warm_s,
         }
         missed += report(size, shape, rows)
     load_after = os.getloadavg()
