@@ -135,8 +135,7 @@ class ReportJob:
             ApiError: a page could not be read after the requestor's retries.
             UsageError: the job was not started.
         """
-        run_id, stats = self._require_run(), stats or ReportStats()
-        pages = self._pages(run_id, {"limit": page_size or self.policy.page_size}, stats)
+        pages = self.pages(page_size, stats)
         if self.policy.read_ahead:
             async for row in read_ahead(pages):
                 yield row
@@ -146,10 +145,17 @@ class ReportJob:
                 yield row
             del page  # released before the next page is fetched: one page held at a time
 
-    async def _pages(
-        self, run_id: str, params: dict[str, Any], stats: ReportStats
+    async def pages(
+        self, page_size: int | None = None, stats: ReportStats | None = None
     ) -> AsyncIterator[list[Row]]:
-        """The run's pages in order, following the ``after`` cursor."""
+        """The run's pages in order, following the ``after`` cursor, one fetched at a time.
+
+        Raises:
+            ApiError: a page could not be read after the requestor's retries.
+            UsageError: the job was not started.
+        """
+        run_id, stats = self._require_run(), stats or ReportStats()
+        params: dict[str, Any] = {"limit": page_size or self.policy.page_size}
         while True:
             page, after, params = await self._next_page(run_id, params)
             stats.page(len(page))
