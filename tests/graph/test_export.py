@@ -184,6 +184,20 @@ async def test_export_streams_pages_with_bounded_buffers(
     assert all(stats.max_page_rows <= POLICY.page_size for stats in run.stats.values())
 
 
+async def test_pages_held_never_exceed_readers_plus_buffer(
+    requestor: Requestor, sandbox: Sandbox
+) -> None:
+    """Pages fetched but not yet taken by the caller stay within readers + buffer_pages."""
+    seed(sandbox)
+    held: list[int] = []
+    taken = 0
+    async for _ in export(requestor, readers=2, buffer_pages=1).pages():
+        taken += 1
+        held.append(sandbox.counters.by_route["GET {report_run}/insights"] - taken)
+    assert taken == len(ACCOUNTS) * 9  # 84 rows an account in pages of 10
+    assert max(held) <= 2 + 1
+
+
 async def test_leaving_early_cancels_the_accounts_still_running(
     requestor: Requestor, sandbox: Sandbox
 ) -> None:

@@ -10,15 +10,17 @@
 
 Each account's report is an async report run (:func:`~meta_agent.graph.reports.run_report`:
 started, polled, read by cursor, split by dates then by level when Meta refuses it or it
-fails or times out). Up to ``concurrency`` accounts run at once; within an account the
-parts run one after another, so one account never has more than one job of this export
-running. Every request goes through the requestor, whose pacer keeps each account under
+fails or times out). Up to ``concurrency`` accounts run at once (their jobs start and are
+polled side by side: the waits overlap), and up to ``readers`` results pages are in flight
+across them; within an account the parts run one after another, so one account never has
+more than one job of this export running. Every request goes through the requestor, whose pacer keeps each account under
 its own rate-limit budget (and the app under its own), so running accounts side by side
 stays within every account's limits.
 
-Memory is flat in the number of rows: producers put whole pages on a queue of
-``buffer_pages`` and wait when it is full, so at most ``buffer_pages + concurrency`` pages
-are held at any time, whatever the date range or the number of accounts. That queue is the
+Memory is flat in the number of rows: a page is fetched and held under a reader slot until
+it is on a queue of ``buffer_pages``, which waits when full, so at most ``readers +
+buffer_pages + 1`` pages are held at any time (the one the caller is on included), whatever
+the date range or the number of accounts. That queue is the
 read-ahead: an account's next page is fetched while the caller consumes the pages before
 it, so :class:`~meta_agent.graph.reports.ReportStream` reads no extra page of its own here.
 
@@ -44,10 +46,11 @@ from meta_agent.graph.requestor import Requestor
 log = structlog.get_logger("meta_agent.graph.export")
 
 DEFAULT_CONCURRENCY = 10
-DEFAULT_BUFFER_PAGES = 4
-# Results pages of 5000 rows: Meta's usual ceiling for async results, and a tenth of the
-# round trips of 500 (reference §9.2, Appendix A).
-EXPORT_POLICY = ReportPolicy(page_size=5000, read_ahead=False)
+DEFAULT_READERS = 8
+DEFAULT_BUFFER_PAGES = 2
+# Results pages of 1000 rows: half the round trips of Meta's documented 500, and small
+# enough that the pages held (readers + buffer + 1) stay a few MiB.
+EXPORT_POLICY = ReportPolicy(page_size=1000, read_ahead=False)
 
 
 @dataclass(frozen=True)
@@ -82,6 +85,7 @@ class InsightsExport:
         params: Mapping[str, Any],
         *,
         concurrency: int = DEFAULT_CONCURRENCY,
+        readers: int = DEFAULT_READERS,
         buffer_pages: int = DEFAULT_BUFFER_PAGES,
         policy: ReportPolicy = EXPORT_POLICY,
     ) -> None:
@@ -89,6 +93,7 @@ class InsightsExport:
         self.accounts = list(dict.fromkeys(accounts))
         self.params = dict(params)
         self.concurrency = concurrency
+        self.readers = readers
         self.buffer_pages = buffer_pages
         self.policy = policy
         self.stats: dict[str, ReportStats] = {}
@@ -109,9 +114,9 @@ class InsightsExport:
                 such failure; accounts still running are cancelled).
         """
         queue: asyncio.Queue[ExportPage | _Done] = asyncio.Queue(maxsize=self.buffer_pages)
-        slots = asyncio.Semaphore(self.concurrency)
+        limits = _Limits(asyncio.Semaphore(self.concurrency), asyncio.Semaphore(self.readers))
         producers = [
-            asyncio.create_task(self._produce(account, queue, slots)) for account in self.accounts
+            asyncio.create_task(self._produce(account, queue, limits)) for account in self.accounts
         ]
         try:
             running = len(producers)
@@ -129,15 +134,16 @@ class InsightsExport:
             await asyncio.gather(*producers, return_exceptions=True)
 
     async def _produce(
-        self, account: str, queue: asyncio.Queue[ExportPage | _Done], slots: asyncio.Semaphore
+        self, account: str, queue: asyncio.Queue[ExportPage | _Done], limits: _Limits
     ) -> None:
-        """Run one account's report under a concurrency slot, putting its pages on ``queue``."""
+        """Run one account's report under an account slot, putting its pages on ``queue``."""
         try:
-            async with slots:
+            async with limits.accounts:
                 stream = run_report(self.requestor, account, self.params, policy=self.policy)
                 self.stats[account] = stream.stats
-                async for rows in stream.pages():
-                    await queue.put(ExportPage(account, rows))
+                async for job in stream.jobs():
+                    pages = job.pages(self.policy.page_size, stream.stats)
+                    await _read(account, pages, queue, limits.readers)
                 log.info(
                     "graph.export.account_done",
                     account_id=account,
@@ -149,6 +155,27 @@ class InsightsExport:
             await queue.put(_Done(account, error))
             return
         await queue.put(_Done(account))
+
+
+@dataclass(frozen=True)
+class _Limits:
+    accounts: asyncio.Semaphore  # accounts whose report is running
+    readers: asyncio.Semaphore  # results pages fetched and not yet on the queue
+
+
+async def _read(
+    account: str,
+    pages: AsyncIterator[list[Row]],
+    queue: asyncio.Queue[ExportPage | _Done],
+    readers: asyncio.Semaphore,
+) -> None:
+    """Put a job's pages on ``queue``, each fetched and held under a reader slot."""
+    while True:
+        async with readers:
+            rows = await anext(pages, None)
+            if rows is None:
+                return
+            await queue.put(ExportPage(account, rows))
 
 
 def export_insights(
@@ -163,6 +190,7 @@ def export_insights(
     time_increment: int | str | None = 1,
     extra: Mapping[str, Any] | None = None,
     concurrency: int = DEFAULT_CONCURRENCY,
+    readers: int = DEFAULT_READERS,
     buffer_pages: int = DEFAULT_BUFFER_PAGES,
     policy: ReportPolicy = EXPORT_POLICY,
 ) -> InsightsExport:
@@ -170,15 +198,20 @@ def export_insights(
 
     ``time_increment`` is 1 (daily rows) by default; None asks for one row per object over
     the whole range. ``extra`` adds any other insights parameter (``filtering``,
-    ``action_attribution_windows``, ...). ``concurrency`` caps the accounts running at once
-    and ``buffer_pages`` the pages waiting for the caller.
+    ``action_attribution_windows``, ...). ``concurrency`` caps the accounts running at once,
+    ``readers`` the results pages in flight and ``buffer_pages`` those waiting for the caller.
 
     Raises:
         RequestValidationError: no accounts, an id that is not ``act_<digits>``, reversed dates, or a
-            concurrency or buffer below 1 (raised here, before anything is sent).
+            limit below 1 (raised here, before anything is sent).
     """
     ids = list(accounts)
-    _check(ids, since, until, concurrency, buffer_pages)
+    _check(
+        ids,
+        since,
+        until,
+        {"concurrency": concurrency, "readers": readers, "buffer_pages": buffer_pages},
+    )
     params: dict[str, Any] = {
         **(extra or {}),
         "level": level,
@@ -194,14 +227,13 @@ def export_insights(
         ids,
         params,
         concurrency=concurrency,
+        readers=readers,
         buffer_pages=buffer_pages,
         policy=policy,
     )
 
 
-def _check(
-    accounts: Sequence[str], since: date, until: date, concurrency: int, buffer_pages: int
-) -> None:
+def _check(accounts: Sequence[str], since: date, until: date, limits: Mapping[str, int]) -> None:
     if not accounts:
         raise RequestValidationError(
             "give at least one ad account id, e.g. ['act_1234567890']", field="accounts"
@@ -215,6 +247,6 @@ def _check(
         raise RequestValidationError(
             f"until ({until}) is before since ({since}); swap them", field="until"
         )
-    for name, value in (("concurrency", concurrency), ("buffer_pages", buffer_pages)):
+    for name, value in limits.items():
         if value < 1:
             raise RequestValidationError(f"{name} is {value}; give 1 or more", field=name)

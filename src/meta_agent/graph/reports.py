@@ -9,7 +9,7 @@
     ReportJob                                    one report run
       start()    POST /{object}/insights          → report_run_id
       wait()     GET /{report_run_id}, backing off until "Job Completed" (and 100%)
-      results()  GET /{report_run_id}/insights     page by page (pages(): whole pages)
+      results()  GET /{report_run_id}/insights     page by page, the next one read ahead
 
 The pure parts (:class:`RunStatus`, :func:`run_error`, :func:`on_failure`, :func:`date_cut`,
 :func:`split_dates`, :func:`child_level`) carry the decisions and are tested without HTTP;
@@ -119,22 +119,20 @@ class ReportStream(Generic[T]):
         return self._rows()
 
     async def _rows(self) -> AsyncIterator[T]:
-        async for job in self._jobs():
+        async for job in self.jobs():
             async for row in job.results(self.policy.page_size, self.stats):
                 yield self.convert(row)
 
-    async def pages(self) -> AsyncIterator[list[T]]:
-        """The same rows a page at a time, one page fetched at a time (never read ahead).
+    async def jobs(self) -> AsyncIterator[ReportJob]:
+        """The completed jobs that cover the report, parts in order, splitting what fails.
 
-        For callers that buffer pages themselves (:mod:`~meta_agent.graph.export` keeps a
-        bounded queue of them), where a read-ahead page here would be one page more held.
+        For callers that read the pages themselves (:mod:`~meta_agent.graph.export` limits
+        the pages in flight across accounts): read each with ``job.pages(page_size, stats)``
+        before asking for the next job.
+
+        Raises:
+            ApiError: as iterating the stream does.
         """
-        async for job in self._jobs():
-            async for page in job.pages(self.policy.page_size, self.stats):
-                yield [self.convert(row) for row in page]
-
-    async def _jobs(self) -> AsyncIterator[ReportJob]:
-        """Completed jobs covering the report, parts in order, splitting what fails."""
         queue = deque([self.root])
         while queue:
             part = queue.popleft()

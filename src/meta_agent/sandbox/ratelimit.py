@@ -208,8 +208,11 @@ def _pct(count: int, limit: int) -> int:
     return min(100, math.floor(100 * count / limit)) if limit > 0 else 100
 
 
+_COMPACT = json.JSONEncoder(separators=(",", ":"))  # built once: json.dumps builds one a call
+
+
 def _json(value: object) -> str:
-    return json.dumps(value, separators=(",", ":"))
+    return _COMPACT.encode(value)
 
 
 def score_limit_error() -> GraphError:
