@@ -8,8 +8,8 @@ started, waited for, and its rows streamed. Printed per report size, side by sid
 - the SDK as its users write it, ``AdReportRun.get_result()`` iterated (its default cursor:
   Meta's default page of 25 rows, fetched strictly one after another): the baseline;
 - the SDK tuned, ``get_result(params={"limit": 500})``;
-- ours, ``ReportJob.results()`` at ``--page-size`` (the next page read ahead while the
-  caller consumes this one), and the same without read-ahead;
+- ours, ``ReportJob.results()`` at ``--page-size`` (one page at a time, the default), and
+  the same with ``read_ahead`` (the next page fetched while the caller consumes this one);
 - a bare httpx2 loop at ``--page-size`` (no pacing, retries, logs): the sandbox's ceiling.
 
 Rows per second is the median of ``--repeat`` timed passes, clients taking turns in a
@@ -327,11 +327,11 @@ def clients(page_size: int) -> list[Client]:
         Client("SDK get_result(limit=500)", partial(sdk_run, limit=500)),
         Client(
             f"ours results(page={page_size})",
-            partial(ours_run, page_size=page_size, read_ahead=True),
+            partial(ours_run, page_size=page_size, read_ahead=False),
         ),
         Client(
-            f"ours, no read-ahead (page={page_size})",
-            partial(ours_run, page_size=page_size, read_ahead=False),
+            f"ours, read-ahead (page={page_size})",
+            partial(ours_run, page_size=page_size, read_ahead=True),
         ),
         Client(f"bare httpx2 loop (page={page_size})", partial(bare_run, page_size=page_size)),
     ]

@@ -5,7 +5,7 @@
     ReportJob
       start()    POST /{object}/insights          → report_run_id
       wait()     GET /{report_run_id}, backing off until "Job Completed" (and 100%)
-      results()  GET /{report_run_id}/insights     page by page, the next one read ahead
+      results()  GET /{report_run_id}/insights     page by page (pages(): whole pages)
 """
 
 from __future__ import annotations
@@ -125,9 +125,10 @@ class ReportJob:
     ) -> AsyncIterator[Row]:
         """Every row of a completed run, page by page, with bounded memory.
 
-        With ``policy.read_ahead`` (the default) page k+1 is fetched while the caller consumes
-        page k (:func:`~meta_agent.graph.pagination.read_ahead`: two pages held at most, an
-        error on page k+1 raised after page k's last row); without it, one page at a time.
+        With ``policy.read_ahead`` (off by default: see ReportPolicy) page k+1 is fetched
+        while the caller consumes page k (:func:`~meta_agent.graph.pagination.read_ahead`:
+        two pages held at most, an error on page k+1 raised after page k's last row);
+        otherwise one page at a time.
         When Meta answers a page with code 1 (too much data) even after the requestor's
         retries, the page size is halved and the same page asked for again.
 

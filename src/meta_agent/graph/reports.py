@@ -9,7 +9,7 @@
     ReportJob                                    one report run
       start()    POST /{object}/insights          → report_run_id
       wait()     GET /{report_run_id}, backing off until "Job Completed" (and 100%)
-      results()  GET /{report_run_id}/insights     page by page, the next one read ahead
+      results()  GET /{report_run_id}/insights     page by page (pages(): whole pages)
 
 The pure parts (:class:`RunStatus`, :func:`run_error`, :func:`on_failure`, :func:`date_cut`,
 :func:`split_dates`, :func:`child_level`) carry the decisions and are tested without HTTP;

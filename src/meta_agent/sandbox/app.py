@@ -95,8 +95,31 @@ async def decode_request(request: Request) -> GraphRequest:
         method = override
     graph_request = GraphRequest(method, path, version, Params(raw, files), headers)
     graph_request.method_override = override or None
-    graph_request.base_url = str(request.base_url).rstrip("/")
+    graph_request.base_url = _base_url(request)
     return graph_request
+
+
+_BASE_URLS: dict[tuple[Any, ...], str] = {}
+
+
+def _base_url(request: Request) -> str:
+    """``str(request.base_url)`` without its slash, built once per scheme, server and host.
+
+    Starlette builds it from exactly these parts of the scope (its path is the root path),
+    and building it is a good part of decoding a small read; the few distinct values a
+    server sees are kept (at most 64, since the Host header is the client's to choose).
+    """
+    scope = request.scope
+    host = next((value for name, value in scope["headers"] if name == b"host"), None)
+    server = scope.get("server")
+    root = scope.get("app_root_path", scope.get("root_path", ""))
+    key = (scope.get("scheme"), tuple(server) if server else None, host, root)
+    url = _BASE_URLS.get(key)
+    if url is None:
+        url = str(request.base_url).rstrip("/")
+        if len(_BASE_URLS) < 64:
+            _BASE_URLS[key] = url
+    return url
 
 
 def split_version(url_path: str) -> tuple[str, str]:
