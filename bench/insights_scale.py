@@ -11,14 +11,14 @@ on (standard tier), as on Meta. The export is daily rows at ad level over the 90
   every ``--poll`` seconds until "Job Completed", then its cursor ``get_result()`` with
   ``limit=--sdk-limit`` (5000, a large page: the fewest slow round trips);
 - ours: :func:`meta_agent.graph.export.export_insights`, every account at once
-  (``concurrency=--accounts``), ``--readers`` results pages of ``--page-size`` (1000) in
+  (``concurrency=--accounts``), ``--readers`` (16) results pages of ``--page-size`` (1000) in
   flight, polling at the same interval: smaller pages, so that what is held stays a few
   pages whatever the size, and several at once, so that their latency overlaps;
 - ours with ``concurrency=1`` (accounts in sequence, as the SDK): what the client alone does.
 
 Printed per size: rows, seconds, rows per second, its ratio to the SDK, and the peak Python
 memory of one more pass under tracemalloc (tracing slows a pass, so it is not timed), at
-two sizes (``--ads``, e.g. 10 and 40 ads an account: 4x the rows) to show whether memory
+two sizes (``--ads``, 20 and 80 ads an account: 4x the rows) to show whether memory
 grows with the rows. Each size states the machine's load average before and after.
 
 Then the read-ahead question, on one account's report at the larger size: the rows of
@@ -26,7 +26,7 @@ Then the read-ahead question, on one account's report at the larger size: the ro
 each row converted to ``InsightsRow`` (what the insights agent does), at the default page
 size (500), 300 ms per page.
 
-    python bench/insights_scale.py [--accounts 20] [--ads 10,40] [--page-size 1000] [--sdk-limit 5000]
+    python bench/insights_scale.py [--accounts 20] [--ads 20,80] [--page-size 1000] [--sdk-limit 5000]
                                    [--readers 8] [--poll 0.5] [--run-seconds 1.0]
 """
 
@@ -316,7 +316,7 @@ def main() -> None:
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--accounts", type=int, default=20, help="ad accounts exported")
-    parser.add_argument("--ads", default="10,40", help="sizes: ads per account")
+    parser.add_argument("--ads", default="20,80", help="sizes: ads per account")
     parser.add_argument("--page-size", type=int, default=1000, help="our results page size")
     parser.add_argument("--sdk-limit", type=int, default=5000, help="the SDK's results limit")
     parser.add_argument("--readers", type=int, default=DEFAULT_READERS, help="our pages in flight")
