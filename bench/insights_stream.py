@@ -8,8 +8,8 @@ started, waited for, and its rows streamed. Printed per report size, side by sid
 - the SDK as its users write it, ``AdReportRun.get_result()`` iterated (its default cursor:
   Meta's default page of 25 rows, fetched strictly one after another): the baseline;
 - the SDK tuned, ``get_result(params={"limit": 500})``;
-- ours, ``ReportJob.results()`` at ``--page-size`` (the next page read ahead while the
-  caller consumes this one), and the same without read-ahead;
+- ours, ``ReportJob.results()`` at ``--page-size`` (one page at a time, the default), and
+  the same with ``read_ahead`` (the next page fetched while the caller consumes this one);
 - a bare httpx2 loop at ``--page-size`` (no pacing, retries, logs): the sandbox's ceiling.
 
 Rows per second is the median of ``--repeat`` timed passes, clients taking turns in a
@@ -53,6 +53,7 @@ from facebook_business.api import FacebookAdsApi
 from facebook_business.session import FacebookSession
 from pydantic import SecretStr
 
+from meta_agent.graph.guard import UNGUARDED
 from meta_agent.graph.reports import ReportJob, ReportPolicy
 from meta_agent.graph.requestor import Requestor
 from meta_agent.graph.settings import GraphSettings
@@ -114,23 +115,26 @@ def sandbox() -> Iterator[str]:
         process.wait(timeout=10)
 
 
-def seed(url: str, ads: int) -> None:
-    """Add campaigns of 50 ads, all delivering for the last 91 days, via the admin state API."""
+def seed(url: str, ads: int, accounts: Sequence[str] = (ACCOUNT,)) -> None:
+    """Give each account campaigns of 50 ads, all delivering for the last 91 days (admin API)."""
     state = httpx2.get(f"{url}/_sandbox/state").json()
     created = time.time() - 91 * DAY
-    common = {"account_id": ACCOUNT.removeprefix("act_"), "created_time": created}
     next_id = iter(range(9_100_000_000_000_000, 9_200_000_000_000_000))
-    for start in range(0, ads, 50):
-        campaign, adset = str(next(next_id)), str(next(next_id))
-        records = [_campaign(campaign, common), _adset(adset, campaign, common)]
-        records += [
-            _ad(str(next(next_id)), adset, campaign, common) for _ in range(min(50, ads - start))
-        ]
-        state["objects"].update({record["id"]: record for record in records})
+    for account in accounts:
+        common = {"account_id": account.removeprefix("act_"), "created_time": created}
+        for start in range(0, ads, 50):
+            campaign, adset = str(next(next_id)), str(next(next_id))
+            records = [campaign_record(campaign, common), adset_record(adset, campaign, common)]
+            records += [
+                ad_record(str(next(next_id)), adset, campaign, common)
+                for _ in range(min(50, ads - start))
+            ]
+            state["objects"].update({record["id"]: record for record in records})
     httpx2.put(f"{url}/_sandbox/state", content=json.dumps(state), timeout=60).raise_for_status()
 
 
-def _campaign(object_id: str, common: dict[str, Any]) -> dict[str, Any]:
+def campaign_record(object_id: str, common: dict[str, Any]) -> dict[str, Any]:
+    """An active sales campaign of the account in ``common``."""
     return {
         **common,
         "kind": "campaign",
@@ -142,7 +146,8 @@ def _campaign(object_id: str, common: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _adset(object_id: str, campaign: str, common: dict[str, Any]) -> dict[str, Any]:
+def adset_record(object_id: str, campaign: str, common: dict[str, Any]) -> dict[str, Any]:
+    """An active ad set with a daily budget, delivering since it was created."""
     return {
         **common,
         "kind": "adset",
@@ -158,7 +163,8 @@ def _adset(object_id: str, campaign: str, common: dict[str, Any]) -> dict[str, A
     }
 
 
-def _ad(object_id: str, adset: str, campaign: str, common: dict[str, Any]) -> dict[str, Any]:
+def ad_record(object_id: str, adset: str, campaign: str, common: dict[str, Any]) -> dict[str, Any]:
+    """An active ad, out of review since it was created."""
     return {
         **common,
         "kind": "ad",
@@ -216,7 +222,7 @@ def ours_run(
 
     async def main() -> Result:
         settings = GraphSettings(base_url=url, version="v25.0", access_token=SecretStr(TOKEN))
-        requestor = Requestor(settings, Transport(url))
+        requestor = Requestor(settings, Transport(url), guard=UNGUARDED)
         policy = ReportPolicy(
             poll_first=0.1, poll_factor=1.0, page_size=page_size, read_ahead=read_ahead
         )
@@ -321,11 +327,11 @@ def clients(page_size: int) -> list[Client]:
         Client("SDK get_result(limit=500)", partial(sdk_run, limit=500)),
         Client(
             f"ours results(page={page_size})",
-            partial(ours_run, page_size=page_size, read_ahead=True),
+            partial(ours_run, page_size=page_size, read_ahead=False),
         ),
         Client(
-            f"ours, no read-ahead (page={page_size})",
-            partial(ours_run, page_size=page_size, read_ahead=False),
+            f"ours, read-ahead (page={page_size})",
+            partial(ours_run, page_size=page_size, read_ahead=True),
         ),
         Client(f"bare httpx2 loop (page={page_size})", partial(bare_run, page_size=page_size)),
     ]

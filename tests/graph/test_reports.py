@@ -379,7 +379,7 @@ async def test_read_ahead_holds_at_most_one_extra_page(
 ) -> None:
     """While page k is consumed at most page k+1 has been asked for, never k+2."""
     seed_tree(sandbox, ads=4, age_days=61)
-    job = await completed_job(requestor, FAST)
+    job = await completed_job(requestor, replace(FAST, read_ahead=True))
     ahead: list[int] = []
     async for index, _ in aenumerate(job.results(page_size=20)):
         ahead.append(sandbox.counters.by_route[RESULT_PAGES] - (index // 20 + 1))
@@ -390,9 +390,9 @@ async def test_read_ahead_holds_at_most_one_extra_page(
 async def test_without_read_ahead_one_page_at_a_time(
     requestor: Requestor, sandbox: Sandbox
 ) -> None:
-    """read_ahead=False: page k+1 is asked for only after page k's last row was taken."""
+    """By default (read_ahead off) page k+1 is asked for only after page k's last row was taken."""
     seed_tree(sandbox, ads=4, age_days=61)
-    job = await completed_job(requestor, replace(FAST, read_ahead=False))
+    job = await completed_job(requestor, FAST)
     fetched = [sandbox.counters.by_route[RESULT_PAGES] async for _ in job.results(page_size=20)]
     assert fetched == [index // 20 + 1 for index in range(240)]
 
@@ -402,7 +402,7 @@ async def test_error_on_the_page_read_ahead_comes_after_the_page_before(
 ) -> None:
     """A refused second page is raised after the first page's 20 rows, not while reading them."""
     seed_tree(sandbox, ads=4, age_days=61)
-    job = await completed_job(requestor, FAST)
+    job = await completed_job(requestor, replace(FAST, read_ahead=True))
     sandbox.faults.replace(
         parse_fault_spec("graph_error:code=100,method=GET,path=*/insights,nth=2")
     )

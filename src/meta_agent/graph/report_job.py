@@ -5,7 +5,7 @@
     ReportJob
       start()    POST /{object}/insights          → report_run_id
       wait()     GET /{report_run_id}, backing off until "Job Completed" (and 100%)
-      results()  GET /{report_run_id}/insights     page by page, the next one read ahead
+      results()  GET /{report_run_id}/insights     page by page (pages(): whole pages)
 """
 
 from __future__ import annotations
@@ -125,9 +125,10 @@ class ReportJob:
     ) -> AsyncIterator[Row]:
         """Every row of a completed run, page by page, with bounded memory.
 
-        With ``policy.read_ahead`` (the default) page k+1 is fetched while the caller consumes
-        page k (:func:`~meta_agent.graph.pagination.read_ahead`: two pages held at most, an
-        error on page k+1 raised after page k's last row); without it, one page at a time.
+        With ``policy.read_ahead`` (off by default: see ReportPolicy) page k+1 is fetched
+        while the caller consumes page k (:func:`~meta_agent.graph.pagination.read_ahead`:
+        two pages held at most, an error on page k+1 raised after page k's last row);
+        otherwise one page at a time.
         When Meta answers a page with code 1 (too much data) even after the requestor's
         retries, the page size is halved and the same page asked for again.
 
@@ -135,8 +136,7 @@ class ReportJob:
             ApiError: a page could not be read after the requestor's retries.
             UsageError: the job was not started.
         """
-        run_id, stats = self._require_run(), stats or ReportStats()
-        pages = self._pages(run_id, {"limit": page_size or self.policy.page_size}, stats)
+        pages = self.pages(page_size, stats)
         if self.policy.read_ahead:
             async for row in read_ahead(pages):
                 yield row
@@ -146,10 +146,17 @@ class ReportJob:
                 yield row
             del page  # released before the next page is fetched: one page held at a time
 
-    async def _pages(
-        self, run_id: str, params: dict[str, Any], stats: ReportStats
+    async def pages(
+        self, page_size: int | None = None, stats: ReportStats | None = None
     ) -> AsyncIterator[list[Row]]:
-        """The run's pages in order, following the ``after`` cursor."""
+        """The run's pages in order, following the ``after`` cursor, one fetched at a time.
+
+        Raises:
+            ApiError: a page could not be read after the requestor's retries.
+            UsageError: the job was not started.
+        """
+        run_id, stats = self._require_run(), stats or ReportStats()
+        params: dict[str, Any] = {"limit": page_size or self.policy.page_size}
         while True:
             page, after, params = await self._next_page(run_id, params)
             stats.page(len(page))

@@ -9,7 +9,7 @@
     ReportJob                                    one report run
       start()    POST /{object}/insights          → report_run_id
       wait()     GET /{report_run_id}, backing off until "Job Completed" (and 100%)
-      results()  GET /{report_run_id}/insights     page by page, the next one read ahead
+      results()  GET /{report_run_id}/insights     page by page (pages(): whole pages)
 
 The pure parts (:class:`RunStatus`, :func:`run_error`, :func:`on_failure`, :func:`date_cut`,
 :func:`split_dates`, :func:`child_level`) carry the decisions and are tested without HTTP;
@@ -19,6 +19,7 @@ they live in :mod:`~meta_agent.graph.report_plan`, one job in
 
 from __future__ import annotations
 
+import json
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
@@ -118,6 +119,20 @@ class ReportStream(Generic[T]):
         return self._rows()
 
     async def _rows(self) -> AsyncIterator[T]:
+        async for job in self.jobs():
+            async for row in job.results(self.policy.page_size, self.stats):
+                yield self.convert(row)
+
+    async def jobs(self) -> AsyncIterator[ReportJob]:
+        """The completed jobs that cover the report, parts in order, splitting what fails.
+
+        For callers that read the pages themselves (:mod:`~meta_agent.graph.export` limits
+        the pages in flight across accounts): read each with ``job.pages(page_size, stats)``
+        before asking for the next job.
+
+        Raises:
+            ApiError: as iterating the stream does.
+        """
         queue = deque([self.root])
         while queue:
             part = queue.popleft()
@@ -125,15 +140,13 @@ class ReportStream(Generic[T]):
             if isinstance(outcome, list):
                 queue.extendleft(reversed(outcome))  # children run next, in their order
                 continue
-            async for row in outcome.results(self.policy.page_size, self.stats):
-                yield self.convert(row)
+            yield outcome
 
     async def _complete(self, part: Part) -> ReportJob | list[Part]:
         """Run ``part`` until it completes (the job) or must be split (its parts)."""
         failures = 0
         while True:
-            job = await self._start(part)
-            error = await job.settle()
+            job, error = await self._attempt(part)
             if error is None:
                 return job
             failures += 1
@@ -156,19 +169,30 @@ class ReportStream(Generic[T]):
             self.stats.splits += 1
             return parts
 
-    async def _start(self, part: Part) -> ReportJob:
+    async def _attempt(self, part: Part) -> tuple[ReportJob, ApiError | None]:
+        """Start ``part``'s job and settle it: the job and its failure, None when completed.
+
+        A start Meta refuses as too large or timed out (-3/1504045, 100/1504018) counts as a
+        failed job, so it is split like one; any other refusal is the caller's to fix.
+        """
         if self.stats.jobs >= self.policy.max_jobs:
             raise _gave_up(self._last_error, self.policy.max_jobs)
         job = ReportJob(self.requestor, part.object_id, part.params, self.policy)
         self.stats.jobs += 1
-        await job.start()
-        return job
+        try:
+            await job.start()
+        except ApiError as error:
+            if (error.code, error.subcode) not in (TOO_LARGE, QUERY_TIMED_OUT):
+                raise
+            return job, error
+        return job, await job.settle()
 
     async def _split(self, part: Part, status: RunStatus | None) -> list[Part] | None:
         """Halves by date when the query allows it, else one part per child object."""
-        if status is None or status.date_start is None or status.date_stop is None:
+        dates = _dates(part, status)
+        if dates is None:
             return None
-        since, until = status.date_start, status.date_stop
+        since, until = dates
         halves = split_dates(part.params, since, until)
         if halves is not None:
             return [Part(part.object_id, part.object_level, half) for half in halves]
@@ -267,6 +291,28 @@ def run_report(
 
 
 # -- helpers ------------------------------------------------------------------------------------
+
+
+def _dates(part: Part, status: RunStatus | None) -> tuple[date, date] | None:
+    """The days a part covers: as its run reported them, else its own ``time_range``."""
+    if status is not None and status.date_start is not None and status.date_stop is not None:
+        return status.date_start, status.date_stop
+    span = part.params.get("time_range")
+    if isinstance(span, str):
+        span = _json_object(span)
+    if not isinstance(span, Mapping):
+        return None  # a preset's days are Meta's to say; a refused start never said them
+    try:
+        return date.fromisoformat(str(span["since"])), date.fromisoformat(str(span["until"]))
+    except (KeyError, ValueError):
+        return None
+
+
+def _json_object(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return None
 
 
 def _gave_up(error: ApiError | None, jobs: int) -> ApiError:

@@ -11,8 +11,10 @@ import json
 import re
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl
 
 from starlette.applications import Starlette
+from starlette.convertors import PathConvertor, register_url_convertor
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -33,6 +35,15 @@ from meta_agent.sandbox.state import SandboxState
 from meta_agent.sandbox.wire import GraphRequest, GraphResponse, encode_json
 
 _SLASHES = re.compile(r"/{2,}")
+
+
+class _GraphPath(PathConvertor):
+    """Any path but the admin and media ones (``/_sandbox`` and below)."""
+
+    regex = "(?!_sandbox(?:/|$)).*"
+
+
+register_url_convertor("sandbox_graph_path", _GraphPath())
 _METHOD_OVERRIDES = {"GET", "POST", "DELETE"}
 
 
@@ -56,11 +67,15 @@ def create_app(
     async def graph(request: Request) -> Response:
         return await _graph_endpoint(sandbox, request)
 
+    methods = ["GET", "POST", "DELETE"]
     app = Starlette(
         routes=[
+            # Graph paths first, so a read is not matched against every admin route before
+            # it; /_sandbox/... skips it and goes on to them, then to the same catch-all.
+            Route("/{path:sandbox_graph_path}", graph, methods=methods),
             *admin_routes(sandbox),
             *media_routes(sandbox),
-            Route("/{path:path}", graph, methods=["GET", "POST", "DELETE"]),
+            Route("/{path:path}", graph, methods=methods),
         ]
     )
     app.state.sandbox = sandbox
@@ -81,22 +96,62 @@ async def decode_request(request: Request) -> GraphRequest:
     Raises:
         GraphError: a body that cannot be decoded (malformed JSON, for instance).
     """
-    version, path = split_version(request.url.path)
-    raw: dict[str, Any] = dict(request.query_params.items())
+    version, path = split_version(_url_path(request))
+    # What dict(request.query_params.items()) gives (the last value of a repeated name),
+    # without building the multi-dict first.
+    query = request.scope["query_string"].decode("latin-1")
+    raw: dict[str, Any] = dict(parse_qsl(query, keep_blank_values=True))
     files: dict[str, UploadedFile] = {}
     if request.method != "GET":
         body, files = await _decode_body(request)
         raw.update(body)
-    _token_from_header(request.headers.get("authorization"), raw)
+    # Straight from the scope, as Starlette decodes them: the first Authorization counts,
+    # and the last value of any other repeated name.
+    pairs = [
+        (key.decode("latin-1").lower(), value.decode("latin-1"))
+        for key, value in request.scope["headers"]
+    ]
+    _token_from_header(next((v for k, v in pairs if k == "authorization"), None), raw)
     method = request.method
-    headers = {key.lower(): value for key, value in request.headers.items()}
+    headers = dict(pairs)
     override = str(raw.pop("method", "") or headers.get("x-http-method-override", "")).upper()
     if override in _METHOD_OVERRIDES:
         method = override
     graph_request = GraphRequest(method, path, version, Params(raw, files), headers)
     graph_request.method_override = override or None
-    graph_request.base_url = str(request.base_url).rstrip("/")
+    graph_request.base_url = _base_url(request)
     return graph_request
+
+
+def _url_path(request: Request) -> str:
+    """``request.url.path``, read from the scope when Starlette would not escape it."""
+    path: str = request.scope["path"]
+    if path.startswith("//") or any(char in path for char in "?#\\"):
+        return request.url.path
+    return path
+
+
+_BASE_URLS: dict[tuple[Any, ...], str] = {}
+
+
+def _base_url(request: Request) -> str:
+    """``str(request.base_url)`` without its slash, built once per scheme, server and host.
+
+    Starlette builds it from exactly these parts of the scope (its path is the root path),
+    and building it is a good part of decoding a small read; the few distinct values a
+    server sees are kept (at most 64, since the Host header is the client's to choose).
+    """
+    scope = request.scope
+    host = next((value for name, value in scope["headers"] if name == b"host"), None)
+    server = scope.get("server")
+    root = scope.get("app_root_path", scope.get("root_path", ""))
+    key = (scope.get("scheme"), tuple(server) if server else None, host, root)
+    url = _BASE_URLS.get(key)
+    if url is None:
+        url = str(request.base_url).rstrip("/")
+        if len(_BASE_URLS) < 64:
+            _BASE_URLS[key] = url
+    return url
 
 
 def split_version(url_path: str) -> tuple[str, str]:

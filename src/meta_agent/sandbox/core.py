@@ -115,7 +115,7 @@ class Sandbox:
         self.rng = random.Random(self.config.seed)
         self.counters = Counters()
         # Report run layouts, so reading page k of a run costs one page (insights/reports.py).
-        self.memo = StateMemo(size=8)
+        self.memo = StateMemo(size=64)
         self.registry = Registry()
         register_all(self.registry)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 from meta_agent.sandbox.errors import invalid_param
 
@@ -26,6 +27,13 @@ def parse_fields(text: str | list[str] | None) -> tuple[FieldSpec, ...] | None:
         return None
     if isinstance(text, list):
         text = ",".join(str(item) for item in text)
+    return _parse_text(text)
+
+
+@lru_cache(maxsize=512)
+def _parse_text(text: str) -> tuple[FieldSpec, ...]:
+    # Clients send the same few field lists over and over; specs are frozen, so one parse
+    # serves them all (a syntax error raises and is not cached).
     specs, rest = _parse_list(text.replace(" ", ""), 0)
     if rest != len(text.replace(" ", "")):
         raise _syntax(text)

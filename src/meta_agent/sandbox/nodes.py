@@ -11,6 +11,7 @@ import base64
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
@@ -253,6 +254,7 @@ def build_url(base: str, version: str, path: str, params: dict[str, Any]) -> str
     return f"{base.rstrip('/')}/{version}/{path}{suffix}"
 
 
+@lru_cache(maxsize=4096)  # every read renders the same few creation times again
 def fmt_time(ts: float | None, tz: str = "UTC") -> str | None:
     """A Graph datetime: ``2026-11-23T10:00:00-0800`` in the account's time zone."""
     if ts is None:

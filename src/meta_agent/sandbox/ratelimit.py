@@ -15,6 +15,7 @@ import json
 import math
 from collections import deque
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any, Literal
 
 from meta_agent.sandbox.config import SandboxConfig
@@ -136,6 +137,7 @@ class RateLimiter:
         return {"x-app-usage": self._app_usage(_pct(self._app.count, APP_CALLS_PER_WINDOW))}
 
     @staticmethod
+    @lru_cache(maxsize=128)  # a function of the percentage (0 to 100) alone
     def _app_usage(app_pct: int) -> str:
         return _json(
             {"call_count": app_pct, "total_time": app_pct // 2, "total_cputime": app_pct // 2}
@@ -208,8 +210,11 @@ def _pct(count: int, limit: int) -> int:
     return min(100, math.floor(100 * count / limit)) if limit > 0 else 100
 
 
+_COMPACT = json.JSONEncoder(separators=(",", ":"))  # built once: json.dumps builds one a call
+
+
 def _json(value: object) -> str:
-    return json.dumps(value, separators=(",", ":"))
+    return _COMPACT.encode(value)
 
 
 def score_limit_error() -> GraphError:

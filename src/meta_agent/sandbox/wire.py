@@ -45,6 +45,10 @@ class GraphResponse:
     encoded: bytes | None = None
 
 
+# Built once: json.dumps with options builds a new encoder on every call.
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+
+
 def encode_json(body: Any) -> bytes:
     """A JSON body as the sandbox sends it: UTF-8, compact, keys in the order they were set."""
-    return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    return _ENCODER.encode(body).encode("utf-8")
