@@ -48,13 +48,13 @@ from datetime import date, timedelta
 
 import httpx2
 import structlog
-from bench.insights_stream import TOKEN, free_port, seed
 from facebook_business.adobjects.adaccount import AdAccount
 from facebook_business.adobjects.adreportrun import AdReportRun
 from facebook_business.api import FacebookAdsApi
 from facebook_business.session import FacebookSession
 from pydantic import SecretStr
 
+from insights_stream import TOKEN, free_port, seed  # beside this script (sys.path[0])
 from meta_agent.graph.export import DEFAULT_READERS, EXPORT_POLICY, export_insights
 from meta_agent.graph.guard import UNGUARDED
 from meta_agent.graph.models import InsightsRow

@@ -53,7 +53,18 @@ from facebook_business.adobjects.adimage import AdImage
 from facebook_business.api import FacebookAdsApi
 from facebook_business.session import FacebookSession
 
-from launch_round_trips import ACCOUNT, PAGE_ID, TOKEN, VERSION, client, sandbox
+from launch_round_trips import (
+    ACCOUNT,
+    PAGE_ID,
+    TOKEN,
+    VERSION,
+    ad,
+    ad_set,
+    campaign,
+    client,
+    creative,
+    sandbox,
+)
 from meta_agent.cache import MemoryCache
 from meta_agent.graph.batch import BatchBuilder, ref
 from meta_agent.interfaces.walkthrough import solid_png
@@ -119,54 +130,6 @@ class Figures:
     requests: int
     round_trips: int
     seconds: float
-
-
-def campaign() -> dict[str, Any]:
-    """The campaign (ABO: budgets on the ad sets)."""
-    return {
-        "name": "Scale",
-        "objective": "OUTCOME_TRAFFIC",
-        "special_ad_categories": [],
-        "status": "PAUSED",
-        "is_adset_budget_sharing_enabled": False,
-    }
-
-
-def ad_set(index: int, campaign_id: str) -> dict[str, Any]:
-    """The ``index``-th ad set."""
-    return {
-        "name": f"Ad set {index}",
-        "campaign_id": campaign_id,
-        "daily_budget": 50000,
-        "billing_event": "IMPRESSIONS",
-        "optimization_goal": "LINK_CLICKS",
-        "targeting": TARGETING,
-        "status": "PAUSED",
-    }
-
-
-def creative(index: int, image_hash: str) -> dict[str, Any]:
-    """The ``index``-th creative."""
-    link_data = {
-        "link": "https://example.com/scale",
-        "message": f"Message {index}",
-        "image_hash": image_hash,
-        "call_to_action": {"type": "LEARN_MORE"},
-    }
-    return {
-        "name": f"Creative {index}",
-        "object_story_spec": {"page_id": PAGE_ID, "link_data": link_data},
-    }
-
-
-def ad(index: int, adset_id: str, creative_id: str) -> dict[str, Any]:
-    """The ``index``-th ad."""
-    return {
-        "name": f"Ad {index}",
-        "adset_id": adset_id,
-        "creative": {"creative_id": creative_id},
-        "status": "PAUSED",
-    }
 
 
 def sdk_launch(url: str, shape: Shape) -> None:

@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx2
 import pytest
 import structlog
 from click.testing import Result
+from starlette.applications import Starlette
 from typer.testing import CliRunner
 
 from meta_agent.interfaces.cli import app
+from meta_agent.sandbox import ManualClock
+from tests.interfaces.test_http_support import Harness, open_harness
 
 # Settings a developer's shell might carry, which would change what the CLI talks to.
 _ENVIRONMENT = (
@@ -86,3 +90,20 @@ def age_sandbox(data_dir: Path, days: int) -> None:
         reviews = record.get("review_history", [])
         record["review_history"] = [[low - shift, high - shift] for low, high in reviews]
     path.write_text(json.dumps(state))
+
+
+@pytest.fixture
+async def harness(
+    app: Starlette, clock: ManualClock, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> AsyncIterator[Harness]:
+    """The HTTP service over a service opened on the in-process sandbox (a module may
+    redefine it with other options)."""
+    async with open_harness(app, clock, tmp_path, monkeypatch) as built:
+        yield built
+
+
+@pytest.fixture
+async def http(harness: Harness) -> AsyncIterator[httpx2.AsyncClient]:
+    """A client holding the all-powerful key."""
+    async with harness.client() as client:
+        yield client

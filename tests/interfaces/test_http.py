@@ -3,35 +3,14 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import httpx2
-import pytest
-from starlette.applications import Starlette
 
 from meta_agent.orchestrator.requests import OrchestratorRequest
-from meta_agent.sandbox import ManualClock
 from tests.conftest import INR_ACCOUNT
-from tests.interfaces.test_http_support import Harness, campaign_request, open_harness
+from tests.interfaces.test_http_support import Harness, campaign_request
 from tests.orchestrator.conftest import full_campaign_request
-
-
-@pytest.fixture
-async def harness(
-    app: Starlette, clock: ManualClock, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> AsyncIterator[Harness]:
-    """The HTTP service over a service opened on the in-process sandbox."""
-    async with open_harness(app, clock, tmp_path, monkeypatch) as built:
-        yield built
-
-
-@pytest.fixture
-async def http(harness: Harness) -> AsyncIterator[httpx2.AsyncClient]:
-    """A client holding the all-powerful key."""
-    async with harness.client() as client:
-        yield client
 
 
 async def submit(http: httpx2.AsyncClient, body: dict[str, Any]) -> dict[str, Any]:

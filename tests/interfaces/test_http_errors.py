@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -14,23 +13,7 @@ from starlette.applications import Starlette
 from meta_agent.interfaces.http import ApiKey, ApiKeyStore
 from meta_agent.sandbox import ManualClock
 from tests.conftest import INR_ACCOUNT
-from tests.interfaces.test_http_support import Harness, campaign_request, open_harness
-
-
-@pytest.fixture
-async def harness(
-    app: Starlette, clock: ManualClock, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> AsyncIterator[Harness]:
-    """The HTTP service over a service opened on the in-process sandbox."""
-    async with open_harness(app, clock, tmp_path, monkeypatch) as built:
-        yield built
-
-
-@pytest.fixture
-async def http(harness: Harness) -> AsyncIterator[httpx2.AsyncClient]:
-    """A client holding the all-powerful key."""
-    async with harness.client() as client:
-        yield client
+from tests.interfaces.test_http_support import campaign_request, open_harness
 
 
 def _without(body: dict[str, Any], name: str) -> dict[str, Any]:

@@ -2,35 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx2
-import pytest
-from starlette.applications import Starlette
 
 from meta_agent.interfaces.demo_request import demo_request
-from meta_agent.sandbox import ManualClock
 from tests.conftest import TOKEN, VERSION
 from tests.interfaces.conftest import invoke, json_of, write_request
-from tests.interfaces.test_http_support import Harness, open_harness
 from tests.orchestrator.conftest import full_campaign_request, live_objects
-
-
-@pytest.fixture
-async def harness(
-    app: Starlette, clock: ManualClock, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> AsyncIterator[Harness]:
-    """The HTTP service over a service opened on the in-process sandbox."""
-    async with open_harness(app, clock, tmp_path, monkeypatch) as built:
-        yield built
-
-
-@pytest.fixture
-async def http(harness: Harness) -> AsyncIterator[httpx2.AsyncClient]:
-    """A client holding the all-powerful key."""
-    async with harness.client() as client:
-        yield client
 
 
 async def test_http_undo_is_a_dry_run_until_asked_and_needs_force_over_changes(
