@@ -130,7 +130,10 @@ class WriteGate:
     async def settled(self, writes: Sequence[Write], body: Any) -> None:
         """Remember who owns what the writes created (their ids are in the answer)."""
         for write, answer in _answers(writes, body):
-            created = answer.get("id") if isinstance(answer, Mapping) else None
+            created = None
+            if isinstance(answer, Mapping):
+                # A chunked video upload's start answers video_id (and no id).
+                created = answer.get("id") or answer.get("video_id")
             kind = _KINDS.get(write.edge or "")
             if isinstance(created, str) and kind and write.target.startswith("act_"):
                 await self._remember(created, Owner(write.target, kind))
