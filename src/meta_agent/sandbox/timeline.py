@@ -48,12 +48,25 @@ class RequestTimeline:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
+        noted = False
+
+        async def noting(message: MutableMapping[str, Any]) -> None:
+            # The span ends as the last byte leaves, noted before it is sent: a client that
+            # has its answer (and resets the timeline) always finds the request noted.
+            nonlocal noted
+            last = message["type"] == "http.response.body" and not message.get("more_body")
+            if last and not noted:
+                noted = True
+                self.spans.append((started, time.perf_counter()))
+            await send(message)
+
         try:
             if self.hold_s:
                 await asyncio.sleep(self.hold_s)
-            await self.app(scope, receive, send)
+            await self.app(scope, receive, noting)
         finally:
-            self.spans.append((started, time.perf_counter()))
+            if not noted:
+                self.spans.append((started, time.perf_counter()))
 
     async def _answer(self, scope: Scope, send: Send) -> None:
         if scope["method"] == "DELETE":
