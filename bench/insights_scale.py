@@ -37,8 +37,6 @@ import asyncio
 import logging
 import os
 import statistics
-import subprocess
-import sys
 import time
 import tracemalloc
 from collections.abc import Callable, Iterator
@@ -46,7 +44,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
-import httpx2
 import structlog
 from facebook_business.adobjects.adaccount import AdAccount
 from facebook_business.adobjects.adreportrun import AdReportRun
@@ -54,7 +51,7 @@ from facebook_business.api import FacebookAdsApi
 from facebook_business.session import FacebookSession
 from pydantic import SecretStr
 
-from insights_stream import TOKEN, free_port, seed  # beside this script (sys.path[0])
+from insights_stream import TOKEN, free_port, seed, serve  # beside this script (sys.path[0])
 from meta_agent.graph.export import DEFAULT_READERS, EXPORT_POLICY, export_insights
 from meta_agent.graph.guard import UNGUARDED
 from meta_agent.graph.models import InsightsRow
@@ -108,23 +105,8 @@ class Result:
 def sandbox(accounts: int, run_seconds: float, latency_ms: int) -> Iterator[str]:
     """A sandbox process on loopback with ``accounts`` accounts; yields its base URL."""
     port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    code = SERVER % (accounts, run_seconds, port, latency_ms, port)
-    process = subprocess.Popen([sys.executable, "-c", code])  # noqa: S603
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                httpx2.get(f"{url}/_sandbox/health", timeout=0.5)
-                break
-            except httpx2.TransportError:
-                if time.monotonic() > deadline:
-                    raise RuntimeError("sandbox did not start") from None
-                time.sleep(0.05)
+    with serve(SERVER % (accounts, run_seconds, port, latency_ms, port), port) as url:
         yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
 
 
 # -- the clients ----------------------------------------------------------------------------------

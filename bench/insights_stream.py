@@ -97,10 +97,18 @@ def free_port() -> int:
 def sandbox() -> Iterator[str]:
     """A sandbox process on loopback; yields its base URL."""
     port = free_port()
+    with serve(SERVER % (port, port), port) as url:
+        yield url
+
+
+@contextmanager
+def serve(code: str, port: int, *, wait_s: float = 30) -> Iterator[str]:
+    """Run ``code`` (a sandbox server on ``port``) in a process of its own until it answers
+    its health check; yields its base URL, and stops it afterwards."""
     url = f"http://127.0.0.1:{port}"
-    process = subprocess.Popen([sys.executable, "-c", SERVER % (port, port)])  # noqa: S603
+    process = subprocess.Popen([sys.executable, "-c", code])  # noqa: S603
     try:
-        deadline = time.monotonic() + 20
+        deadline = time.monotonic() + wait_s
         while True:
             try:
                 httpx2.get(f"{url}/_sandbox/health", timeout=0.5)

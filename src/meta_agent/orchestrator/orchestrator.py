@@ -317,7 +317,8 @@ class Orchestrator:
                 workflow_id=workflow_id,
                 status=record.status.value,
             )
-        _, steps, resources = await self.workflow(workflow_id)
+        steps = await self.env.store.steps(workflow_id)
+        resources = await self.env.store.resources(workflow_id)
         with acting_as(journaled_principal(record), workflow_id):
             items = await survey(self.env.graph, resources, expectations(resources, steps))
         view = undo_plan(workflow_id, items)

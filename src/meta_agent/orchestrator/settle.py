@@ -87,23 +87,22 @@ async def settle(
     writes = writes or {}
     names = renames(resources, keys)
     order = [*writes, *(oid for oid in names if oid not in writes)]
+    sent = {oid: {**writes.get(oid, {}), **_name(names.get(oid))} for oid in order}
     batch = graph.batch(concurrency=concurrency)
-    for index, object_id in enumerate(order):
-        fields = {**writes.get(object_id, {}), **_name(names.get(object_id))}
+    for index, (object_id, fields) in enumerate(sent.items()):
         batch.post(object_id, fields, name=f"w{index}")
-    results = await batch.execute() if order else None
+    results = await batch.execute() if sent else None
     expected: dict[str, dict[str, Any]] = {}
     kept: dict[str, str] = {}
     failed: dict[str, MetaAgentError] = {}
-    for index, object_id in enumerate(order):
-        assert results is not None
-        error = results[f"w{index}"].error
+    for index, (object_id, fields) in enumerate(sent.items()):
+        error = results[f"w{index}"].error if results is not None else None
         if error is not None and object_id in writes:
             failed[object_id] = error
         elif error is not None:
             kept[object_id] = error.message
         else:
-            expected[object_id] = {**writes.get(object_id, {}), **_name(names.get(object_id))}
+            expected[object_id] = fields
     if kept:
         log.warning("workflow.names_kept", objects=len(kept))
     return {"settled": True, "expected": expected, "names_kept": kept, "failed": failed}

@@ -77,10 +77,11 @@ async def survey(
         fields = {"name", "status", *expected.get(resource.object_id, {})}
         fields |= set(resource.details.get("before", {}))
         batch.get(resource.object_id, {"fields": ",".join(sorted(fields))}, name=f"r{index}")
-    results = await batch.execute() if live else None
+    if not live:
+        return []
+    results = await batch.execute()
     items = []
     for index, resource in enumerate(live):
-        assert results is not None
         result = results[f"r{index}"]
         if isinstance(result.error, NotFoundError):
             items.append(UndoItem(resource, gone=True))
