@@ -122,10 +122,22 @@ async def test_cache_is_per_account(asset_agent: AssetAgent, sandbox: Sandbox) -
     assert calls(sandbox, "POST") == 2
 
 
+def _damaged(content: bytes) -> bytes:
+    """``content`` with one byte flipped halfway through (a PNG's chunk CRC no longer holds)."""
+    flipped = bytearray(content)
+    flipped[len(content) // 2] ^= 0xFF
+    return bytes(flipped)
+
+
 @pytest.mark.parametrize(
     "content",
-    [b"definitely not an image", picture()[:400]],
-    ids=["garbage", "truncated"],
+    [
+        b"definitely not an image",
+        picture()[:400],
+        picture(fmt="JPEG")[:-300],
+        _damaged(picture(1200, 628, shade=3)),
+    ],
+    ids=["garbage", "truncated", "truncated-jpeg", "damaged-png"],
 )
 async def test_corrupt_image_refused_naming_the_field(
     asset_agent: AssetAgent, sandbox: Sandbox, content: bytes

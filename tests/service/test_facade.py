@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -71,3 +74,28 @@ async def test_a_rotated_token_is_used_from_then_on(
         assert "revoked-token" not in repr(service.parts.tokens)
     finally:
         await service.aclose()
+
+
+def test_a_process_that_opens_the_service_freezes_its_startup_heap(tmp_path: Path) -> None:
+    """After ``MetaAgentService.open`` the objects startup built are frozen, out of the
+    collector's full passes (a fresh process: this one may have frozen already)."""
+    script = (
+        "import asyncio, gc\n"
+        "from meta_agent.config import load_settings\n"
+        "from meta_agent.service import MetaAgentService\n"
+        "async def main():\n"
+        "    before = gc.get_freeze_count()\n"
+        "    service = await MetaAgentService.open(load_settings())\n"
+        "    print('frozen', before, gc.get_freeze_count())\n"
+        "    await service.aclose()\n"
+        "asyncio.run(main())\n"
+    )
+    env = {**os.environ, "META_AGENT_DATA_DIR": str(tmp_path)}
+    done = subprocess.run(  # noqa: S603 - this interpreter, our own script
+        [sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    line = next(line for line in done.stdout.splitlines() if line.startswith("frozen "))
+    before, after = (int(n) for n in line.split()[1:])
+    assert before == 0
+    assert after > 10_000  # the imports alone are far more

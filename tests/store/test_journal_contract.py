@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
@@ -149,6 +150,21 @@ async def test_a_taken_workflow_id_is_a_usage_error(journal: SqlJournal) -> None
     await _workflow(journal)
     with pytest.raises(errors.UsageError, match="already taken"):
         await journal.create_workflow("wf-1", "req-other", "launch", None, {})
+
+
+async def test_only_a_workflow_that_never_began_a_step_can_be_discarded(
+    journal: SqlJournal,
+) -> None:
+    """discard_workflow deletes a bare workflow (its request_id free again), and refuses, with
+    False and nothing deleted, one that has begun a step."""
+    await journal.create_workflow("wf-1", "req-1", "launch", None, REQUEST)
+    assert await journal.discard_workflow("wf-1")
+    assert await journal.find_by_request("req-1") is None
+    await journal.create_workflow("wf-2", "req-1", "launch", None, REQUEST)
+    await journal.start_step("wf-2", "launch")
+    assert not await journal.discard_workflow("wf-2")
+    assert (await journal.get_workflow("wf-2")) is not None
+    assert not await journal.discard_workflow("wf-none")
 
 
 async def test_list_is_newest_first_and_limited(journal: SqlJournal) -> None:
@@ -497,26 +513,44 @@ def _entry(key: str, added: int, object_key: str = "obj", before: int | None = N
     )
 
 
+async def _reserve(journal: SqlJournal, entry: LedgerEntry, cap: int | None) -> tuple[bool, int]:
+    refused, totals = await journal.reserve_budgets([(entry, cap)])
+    return refused is None, totals[0]
+
+
 async def test_the_ledger_refuses_past_the_cap_and_counts_a_key_once(journal: SqlJournal) -> None:
     """Reservations add up to the cap; the one past it is refused; a repeated key counts once."""
-    assert await journal.reserve_budget(_entry("a", 600), 1000) == (True, 600)
-    assert await journal.reserve_budget(_entry("a", 600), 1000) == (True, 600)
-    assert await journal.reserve_budget(_entry("b", 500), 1000) == (False, 600)
-    assert await journal.reserve_budget(_entry("c", 400), 1000) == (True, 1000)
-    assert await journal.reserve_budget(_entry("d", 5), None) == (True, 1005)
+    assert await _reserve(journal, _entry("a", 600), 1000) == (True, 600)
+    assert await _reserve(journal, _entry("a", 600), 1000) == (True, 600)
+    assert await _reserve(journal, _entry("b", 500), 1000) == (False, 600)
+    assert await _reserve(journal, _entry("c", 400), 1000) == (True, 1000)
+    assert await _reserve(journal, _entry("d", 5), None) == (True, 1005)
+
+
+async def test_a_batch_of_reservations_is_all_or_nothing(journal: SqlJournal) -> None:
+    """One entry past the cap refuses the whole batch; a batch under it is recorded whole,
+    each entry counting those before it (a key named twice counts once)."""
+    refused, totals = await journal.reserve_budgets(
+        [(_entry("p", 300), 1000), (_entry("q", 300), 1000), (_entry("r", 500), 1000)]
+    )
+    assert (refused, totals) == (2, [300, 600, 600])
+    assert await _reserve(journal, _entry("s", 1000), 1000) == (True, 1000)  # p, q not kept
+    other = replace(_entry("t", 900), account_id="act_2")
+    refused, totals = await journal.reserve_budgets(
+        [(other, 1000), (_entry("s", 1000), 1000), (other, 1000)]
+    )
+    assert (refused, totals) == (None, [900, 1000, 900])
 
 
 async def test_concurrent_reservations_never_pass_the_cap(journal: SqlJournal) -> None:
     """Twenty writers racing for a cap of ten units: exactly ten get through."""
-    outcomes = await asyncio.gather(
-        *(journal.reserve_budget(_entry(f"k{n}", 1), 10) for n in range(20))
-    )
+    outcomes = await asyncio.gather(*(_reserve(journal, _entry(f"k{n}", 1), 10) for n in range(20)))
     assert sum(1 for recorded, _ in outcomes if recorded) == 10
 
 
 async def test_the_first_value_of_the_day_is_remembered(journal: SqlJournal) -> None:
     """The day's first ledger entry of an object's field gives its value before the day began."""
-    await journal.reserve_budget(_entry("x1", 100, "o1", before=500), None)
-    await journal.reserve_budget(_entry("x2", 100, "o1", before=600), None)
+    await _reserve(journal, _entry("x1", 100, "o1", before=500), None)
+    await _reserve(journal, _entry("x2", 100, "o1", before=600), None)
     assert await journal.first_budget_today("act_1", "2026-12-02", "o1", "daily_budget") == 500
     assert await journal.first_budget_today("act_1", "2026-12-02", "o2", "daily_budget") is None

@@ -194,8 +194,13 @@ class DurableSettings(_Section):
         "its unfinished workflows",
     )
     heartbeat_seconds: float = Field(default=5.0, gt=0, description="how often workers report")
-    polling_interval_seconds: float = Field(
-        default=0.05, gt=0, le=10, description="how often a worker looks at its queue"
+    polling_interval_seconds: float | None = Field(
+        default=None,
+        gt=0,
+        le=10,
+        description="how often a process looks at its queues; default 0.05 on a worker (the "
+        "latency of each hop), 1 in embedded mode (whose queues only hold work handed back "
+        "after a crash)",
     )
     pool_size: int = Field(
         default=8,

@@ -15,9 +15,11 @@ client, journal, agents), since only ids and JSON cross the database.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import importlib
 import logging
 import random
+import sqlite3
 import tempfile
 import weakref
 from collections.abc import Callable, Mapping
@@ -38,6 +40,8 @@ APP_NAME = "meta-agent"
 # Every process of one release must agree on the version, or none would recover the
 # others' workflows (DBOS would otherwise hash the code it sees).
 APP_VERSION = "meta-agent-1"
+WORKER_POLL_S = 0.05
+EMBEDDED_POLL_S = 1.0
 
 
 @dataclass(frozen=True)
@@ -62,8 +66,22 @@ class DurableConfig:
     executor_id: str = "local"
     listen: tuple[str, ...] | None = None
     limits: Mapping[str, QueueLimits] = field(default_factory=dict)
-    polling_interval: float = 0.05
+    polling_interval: float | None = None
+    """How often this process looks at its queues; None: by its role (see :meth:`interval`)."""
     pool_size: int = 8
+
+    def interval(self) -> float:
+        """Seconds between looks at the queues (and at DBOS's notifications).
+
+        A worker (``listen`` set) lives on its queue: it looks every 50 ms, which is the
+        latency of each hop. An embedded process runs its workflows directly; its queues
+        only ever receive work handed back after a crash, so it looks once a second, as
+        DBOS looks at its own queue of recovered work, and its polling threads stay out of
+        the way of the requests it serves.
+        """
+        if self.polling_interval is not None:
+            return self.polling_interval
+        return WORKER_POLL_S if self.listen is not None else EMBEDDED_POLL_S
 
     def system_url(self) -> str:
         """The database DBOS checkpoints into."""
@@ -107,13 +125,14 @@ class DurableRuntime:
 
     def _launch(self) -> None:
         _route_dbos_logs()
+        _sqlite_in_wal(self.url)
         _own_random_for_dbos()
         dbos_config: DBOSConfig = {
             "name": APP_NAME,
             "system_database_url": self.url,
             "executor_id": self.config.executor_id,
             "application_version": APP_VERSION,
-            "notification_listener_polling_interval_sec": self.config.polling_interval,
+            "notification_listener_polling_interval_sec": self.config.interval(),
             # Every process holds this many connections to the shared PostgreSQL: a dozen
             # workers at DBOS's default of 20 would pass a default server's 100.
             "sys_db_pool_size": self.config.pool_size,
@@ -131,7 +150,7 @@ class DurableRuntime:
                 name,
                 worker_concurrency=limits.worker_concurrency,
                 partition_concurrency=limits.per_account,
-                polling_interval_sec=self.config.polling_interval,
+                polling_interval_sec=self.config.interval(),
                 on_conflict="always_update",
             )
         log.info(
@@ -184,6 +203,18 @@ def _route_dbos_logs() -> None:
         dbos_logger.handlers.clear()
         dbos_logger.addHandler(_ToStructlog(level=logging.WARNING))
     dbos_logger.propagate = False
+
+
+def _sqlite_in_wal(url: str) -> None:
+    # DBOS opens a SQLite file in its default rollback-journal mode, where every commit
+    # writes and syncs the page twice; in WAL mode a commit is one append, as durable.
+    # The mode is the file's own, so setting it before DBOS first connects is enough.
+    if not url.startswith("sqlite:///"):
+        return
+    path = Path(url.removeprefix("sqlite:///"))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with contextlib.closing(sqlite3.connect(path, timeout=30)) as connection:
+        connection.execute("PRAGMA journal_mode=WAL")
 
 
 def _own_random_for_dbos() -> None:

@@ -38,7 +38,14 @@ from meta_agent.errors import (
     PolicyViolationError,
 )
 from meta_agent.gate.policy import AccountPolicy, PolicyBook, money
-from meta_agent.gate.rules import MONEY_FIELDS, Subject, Verdict, judge, schedule_days
+from meta_agent.gate.rules import (
+    MONEY_FIELDS,
+    Commitment,
+    Subject,
+    Verdict,
+    judge,
+    schedule_days,
+)
 from meta_agent.graph.client import GraphClient
 from meta_agent.graph.guard import Write
 from meta_agent.principals import Principal, current_principal, current_workflow
@@ -214,25 +221,35 @@ class WriteGate:
         }
 
     async def _reserve(self, judged: Sequence[Judged]) -> None:
+        """Enter every new or raised budget in the day's ledger, all in one transaction,
+        or none of them when one would pass the account's daily total."""
         day = self._day()
-        for item in judged:
-            if item.write.validate_only:
-                continue
-            for commitment in item.verdict.commitments:
-                entry = LedgerEntry(
-                    key=_ledger_key(item, commitment.field, commitment.after, day),
-                    account_id=item.subject.account_id,
-                    day=day,
-                    object_key=item.subject.object_key,
-                    field=commitment.field,
-                    before=commitment.before,
-                    after=commitment.after,
-                    added=commitment.added,
-                )
-                cap = item.policy.max_account_daily_total
-                recorded, total = await self.store.reserve_budget(entry, cap)
-                if not recorded:
-                    raise _over_total(item, entry, total, cap or 0)
+        reserved: list[tuple[Judged, LedgerEntry]] = [
+            (item, self._entry(item, commitment, day))
+            for item in judged
+            if not item.write.validate_only
+            for commitment in item.verdict.commitments
+        ]
+        if not reserved:
+            return
+        caps = [(entry, item.policy.max_account_daily_total) for item, entry in reserved]
+        refused, totals = await self.store.reserve_budgets(caps)
+        if refused is not None:
+            item, entry = reserved[refused]
+            raise _over_total(item, entry, totals[refused], caps[refused][1] or 0)
+
+    @staticmethod
+    def _entry(item: Judged, commitment: Commitment, day: str) -> LedgerEntry:
+        return LedgerEntry(
+            key=_ledger_key(item, commitment.field, commitment.after, day),
+            account_id=item.subject.account_id,
+            day=day,
+            object_key=item.subject.object_key,
+            field=commitment.field,
+            before=commitment.before,
+            after=commitment.after,
+            added=commitment.added,
+        )
 
     async def _owner(self, write: Write, named: Mapping[str, Owner]) -> Owner:
         target = write.target

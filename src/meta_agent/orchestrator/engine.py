@@ -340,8 +340,12 @@ class WorkflowEngine:
         prefix: str,
         *,
         principal: dict[str, Any] | None = None,
+        announce: bool = True,
     ) -> WorkflowContext | WorkflowRecord:
         """A context for a new workflow, or the earlier workflow of this ``request_id``.
+
+        ``announce=False`` leaves telling subscribers to :meth:`announce`, for a caller that
+        begins a workflow before it knows the request will run (see :meth:`discard`).
 
         Raises:
             ConflictError: ``request_id`` was used for a different request.
@@ -352,8 +356,20 @@ class WorkflowEngine:
             )
         except DuplicateRequestError as duplicate:
             return self.same_request(duplicate.existing, action, request)
-        await self.bus.emit(ev.Event(ev.WORKFLOW_STARTED, record.id, {"action": action}))
-        return WorkflowContext(record, self.store, self.bus, self.compensator, prefix)
+        ctx = WorkflowContext(record, self.store, self.bus, self.compensator, prefix)
+        if announce:
+            await self.announce(ctx)
+        return ctx
+
+    async def announce(self, ctx: WorkflowContext) -> None:
+        """Tell subscribers the workflow has started."""
+        action = ctx.record.action
+        await self.bus.emit(ev.Event(ev.WORKFLOW_STARTED, ctx.workflow_id, {"action": action}))
+
+    async def discard(self, ctx: WorkflowContext) -> None:
+        """Forget a workflow begun but never announced nor run (its request was refused),
+        as if it had never been journaled."""
+        await self.store.discard_workflow(ctx.workflow_id)
 
     @staticmethod
     def same_request(

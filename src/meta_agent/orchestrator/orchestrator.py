@@ -8,8 +8,10 @@ back). A dry run is journaled under its own id, so it never blocks the real requ
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 import structlog
 
@@ -48,6 +50,7 @@ from meta_agent.store.journal import (
 )
 
 log = structlog.get_logger("meta_agent.orchestrator")
+T = TypeVar("T")
 
 
 class Orchestrator:
@@ -62,9 +65,9 @@ class Orchestrator:
         self.dispatch = dispatch or Dispatch()
         """Where workflows run: here (embedded), or on workers (distributed)."""
         self.dispatch.bind(self)
-        # The plan ``execute`` prepared, for the first run of its workflow (a recovery, in
-        # this process or another, prepares again: reads only).
-        self._plans: dict[str, Any] = {}
+        # What ``execute`` parsed, prepared and began, for the first run of its workflow (a
+        # recovery, in this process or another, reads it back and prepares again).
+        self._first_runs: dict[str, _FirstRun] = {}
 
     async def execute(
         self,
@@ -122,6 +125,17 @@ class Orchestrator:
         Completed steps replay from the journal; a step interrupted mid-call adopts what it
         had created; a rollback interrupted halfway finishes; a finished workflow answers.
         """
+        handoff = self._handoff if self.dispatch.distributed else None
+        first = self._first_runs.pop(workflow_id, None)
+        if first is not None:
+            # Begun here a moment ago: its record, empty history and request as ``execute``
+            # made them, not read back from the journal; the plan as it is prepared.
+            prepared = await first.plan
+            if prepared is _CALLED_OFF:
+                return first.called_off()
+            first.context.handoff = handoff
+            with acting_as(journaled_principal(first.context.record)):
+                return await self._run(first.context, first.request, first.workflow, prepared)
         record = await self._record(workflow_id)
         if record.status is WorkflowStatus.ROLLING_BACK:
             return await self.rollback(workflow_id)
@@ -130,9 +144,7 @@ class Orchestrator:
         request = OrchestratorRequest.parse(_original(record))
         workflow = WORKFLOWS[request.action]
         structlog.contextvars.bind_contextvars(request_id=record.request_id, action=record.action)
-        handoff = self._handoff if self.dispatch.distributed else None
         with acting_as(journaled_principal(record)):
-            plan = self._plans.pop(workflow_id, None) or plan
             if plan is None:
                 plan = await workflow.prepare(request, self.env)
             ctx = await self.engine.context(
@@ -214,36 +226,90 @@ class Orchestrator:
     async def _execute(
         self, request: OrchestratorRequest, workflow: Workflow, principal: Principal
     ) -> OrchestratorResponse:
+        # Whatever does not depend on ``prepare``'s reads (the journal's lookup, the
+        # workflow's row and, embedded, the start of its durable run) is done while those
+        # reads are on their way. A request they refuse leaves nothing behind.
+        preparing = asyncio.ensure_future(workflow.prepare(request, self.env))
+        try:
+            begun = await self._begin(request, principal)
+        except BaseException:
+            await _call_off(preparing)
+            raise
+        if isinstance(begun, WorkflowRecord):
+            await _call_off(preparing)  # answered from the journal: its reads are not needed
+            return await self._earlier(begun, request, principal)
+        return await self._first_run(begun, request, workflow, preparing)
+
+    async def _begin(
+        self, request: OrchestratorRequest, principal: Principal
+    ) -> WorkflowContext | WorkflowRecord:
+        """A new workflow for ``request``, or the earlier one of its ``request_id``."""
         request_id = request.journal_id
         earlier = await self.env.store.find_by_request(request_id)
         if earlier is not None and earlier.status.finished:
-            # Answered from the journal: not even the reads of ``prepare`` are repeated.
-            _visible(principal, earlier)
-            return _replay(
-                self.engine.same_request(earlier, request.action, request.journal_form())
-            )
-        plan = await workflow.prepare(request, self.env)
-        begun = await self.engine.begin(
+            return earlier
+        return await self.engine.begin(
             request_id,
             request.action,
             request.account_id,
             request.journal_form(),
             workflow_prefix(request.account_id, request_id),
             principal=principal.journal_form(),
+            announce=False,
         )
-        if isinstance(begun, WorkflowRecord):
-            _visible(principal, begun)
-            if self.dispatch.distributed and not begun.status.finished:
-                # Another replica began it: join its run (enqueueing its id joins, never
-                # starts a second), and answer as it does.
-                answer = await self.dispatch.workflow(begun.id)
-                return OrchestratorResponse.model_validate({**answer, "replayed": True})
-            return _replay(begun)
-        self._plans[begun.workflow_id] = plan
+
+    async def _earlier(
+        self, record: WorkflowRecord, request: OrchestratorRequest, principal: Principal
+    ) -> OrchestratorResponse:
+        """The answer to a request_id seen before: its outcome, or its run under way.
+
+        Raises:
+            ConflictError: the request_id is another account's, or was used for another
+                request.
+        """
+        _visible(principal, record)
+        record = self.engine.same_request(record, request.action, request.journal_form())
+        if self.dispatch.distributed and not record.status.finished:
+            # Another replica began it: join its run (enqueueing its id joins, never starts a
+            # second), and answer as it does.
+            answer = await self.dispatch.workflow(record.id)
+            return OrchestratorResponse.model_validate({**answer, "replayed": True})
+        return _replay(record)
+
+    async def _first_run(
+        self,
+        ctx: WorkflowContext,
+        request: OrchestratorRequest,
+        workflow: Workflow,
+        preparing: asyncio.Future[Any],
+    ) -> OrchestratorResponse:
+        """Run the workflow ``ctx`` began, once ``preparing`` has its plan.
+
+        Embedded, the durable run starts at once and waits for the plan; distributed, the
+        plan travels with the workflow to its queue, so it is enqueued once prepared.
+        """
+        first = _FirstRun(request, workflow, ctx)
+        self._first_runs[ctx.workflow_id] = first
+        running = None
         try:
-            answer = await self.dispatch.workflow(begun.workflow_id, plan=plan)
+            if not self.dispatch.distributed:
+                running = asyncio.ensure_future(self.dispatch.workflow(ctx.workflow_id))
+            try:
+                plan = await preparing
+            except BaseException:
+                first.call_off()
+                if running is not None:
+                    await _settled(running)
+                await self.engine.discard(ctx)
+                raise
+            await self.engine.announce(ctx)
+            first.go(plan)
+            if running is None:
+                answer = await self.dispatch.workflow(ctx.workflow_id, plan=plan)
+            else:
+                answer = await _joined(running)
         finally:
-            self._plans.pop(begun.workflow_id, None)
+            self._first_runs.pop(ctx.workflow_id, None)
         return OrchestratorResponse.model_validate(answer)
 
     async def _run(
@@ -272,6 +338,8 @@ class Orchestrator:
 
     async def _settle(self, ctx: WorkflowContext) -> None:
         """The last step: names given back, unless the activation did (see ``settle.py``)."""
+        if self.env.naming_keys == "keep":
+            return
         resources = await self.env.store.resources(ctx.workflow_id)
         if not renames(resources, self.env.naming_keys):
             return
@@ -350,6 +418,62 @@ class Orchestrator:
         campaign_id = event.data.get("campaign_id")
         if isinstance(campaign_id, str):
             self.env.insights.track(campaign_id)
+
+
+_CALLED_OFF = object()
+
+
+@dataclass
+class _FirstRun:
+    """A workflow ``execute`` began: what its first run needs, in hand or on its way."""
+
+    request: OrchestratorRequest
+    workflow: Workflow
+    context: WorkflowContext
+    plan: asyncio.Future[Any] = field(default_factory=asyncio.Future)
+
+    def go(self, plan: Any) -> None:
+        """The plan is ready: the run may start."""
+        self.plan.set_result(plan)
+
+    def call_off(self) -> None:
+        """The request was refused: the run ends without doing anything."""
+        self.plan.set_result(_CALLED_OFF)
+
+    def called_off(self) -> OrchestratorResponse:
+        """What a called-off run answers (to no one: the caller has the refusal)."""
+        return OrchestratorResponse(
+            request_id=self.context.record.request_id,
+            workflow_id=self.context.workflow_id,
+            action=self.request.action,
+            status="CALLED_OFF",
+        )
+
+
+async def _call_off(task: asyncio.Future[Any]) -> None:
+    """Cancel ``task`` and wait until it has stopped (what it raised is of no interest; the
+    caller's own cancellation still goes through)."""
+    task.cancel()
+    await _settled(task)
+
+
+async def _settled(task: asyncio.Future[Any]) -> None:
+    """Wait for ``task`` to end, whatever it returns or raises."""
+    await asyncio.wait([task])
+    if not task.cancelled():
+        task.exception()  # looked at, so asyncio does not report it as never retrieved
+
+
+async def _joined(task: asyncio.Future[T]) -> T:
+    """``task``'s result; the caller cancelled is ``task`` cancelled (a run stopped by its
+    caller stays RUNNING, to be resumed), as if it ran in the caller's own task."""
+    try:
+        return await asyncio.shield(task)
+    except asyncio.CancelledError:
+        if not task.done():
+            task.cancel()
+            await _settled(task)
+        raise
 
 
 def _authorize(principal: Principal, request: OrchestratorRequest) -> None:

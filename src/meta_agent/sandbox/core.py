@@ -116,6 +116,8 @@ class Sandbox:
         self.counters = Counters()
         # Report run layouts, so reading page k of a run costs one page (insights/reports.py).
         self.memo = StateMemo(size=64)
+        # Active ads per account while one HTTP request (with its batch items) is served.
+        self._active_memo: dict[str, int] | None = None
         self.registry = Registry()
         register_all(self.registry)
 
@@ -141,6 +143,15 @@ class Sandbox:
 
     def process(self, req: GraphRequest, fault: Fault | None = None) -> GraphResponse:
         """Serve one Graph call; every failure becomes Meta's error envelope, never a crash."""
+        if self._active_memo is not None:  # an item of a batch being served
+            return self._process(req, fault)
+        self._active_memo = {}
+        try:
+            return self._process(req, fault)
+        finally:
+            self._active_memo = None
+
+    def _process(self, req: GraphRequest, fault: Fault | None) -> GraphResponse:
         headers = {"facebook-api-version": req.version, "x-fb-trace-id": trace_id(self.rng)}
         ctx = Ctx(self, req)
         try:
@@ -179,9 +190,16 @@ class Sandbox:
                 headers.update(self.limiter.app_headers(now))
 
     def _active_ads(self, account_id: str) -> int:
-        now = self.clock.now()
-        ads = self.state.of_kind("ad", account_id=account_id)
-        return sum(1 for ad in ads if effective_status(self.state, ad, now) == "ACTIVE")
+        # Counted once per HTTP request: a batch's items share the count its start saw (as
+        # Meta's limits move with delivery, not with each item), not a recount per item.
+        memo = self._active_memo if self._active_memo is not None else {}
+        if account_id not in memo:
+            now = self.clock.now()
+            ads = self.state.of_kind("ad", account_id=account_id)
+            memo[account_id] = sum(
+                1 for ad in ads if effective_status(self.state, ad, now) == "ACTIVE"
+            )
+        return memo[account_id]
 
     def _resolve_version(self, req: GraphRequest) -> str:
         known = versions.BY_NAME.get(req.version)

@@ -275,6 +275,11 @@ class SandboxState:
         activities: list[dict[str, Any]] | None = None,
     ) -> None:
         self.objects = objects
+        # The same records by kind, in creation order: handlers ask for one kind at a time
+        # (an account's ads, an ad set's ads), many times per batch.
+        self._kinds: dict[str, dict[str, dict[str, Any]]] = {}
+        for record in objects.values():
+            self._kinds.setdefault(record["kind"], {})[record["id"]] = record
         self.id_counter = id_counter
         # The account activity log (``GET /act_X/activities``), oldest first (activities.py).
         self.activities: list[dict[str, Any]] = activities if activities is not None else []
@@ -292,8 +297,15 @@ class SandboxState:
     def add(self, record: dict[str, Any]) -> dict[str, Any]:
         """Store a new record under its ``id``."""
         self.objects[record["id"]] = record
+        self._kinds.setdefault(record["kind"], {})[record["id"]] = record
         self.touch()
         return record
+
+    def remove(self, object_id: str) -> None:
+        """Forget a record entirely (most deletions only set its status to DELETED)."""
+        record = self.objects.pop(object_id)
+        del self._kinds[record["kind"]][object_id]
+        self.touch()
 
     def find(self, object_id: str) -> dict[str, Any] | None:
         """The record with this id, or None."""
@@ -312,8 +324,8 @@ class SandboxState:
 
     def of_kind(self, kind: str, **match: Any) -> Iterator[dict[str, Any]]:
         """Records of one kind whose fields equal ``match``, in creation order."""
-        for record in self.objects.values():
-            if record["kind"] == kind and all(record.get(k) == v for k, v in match.items()):
+        for record in self._kinds.get(kind, {}).values():
+            if all(record.get(k) == v for k, v in match.items()):
                 yield record
 
     def accounts(self) -> list[dict[str, Any]]:

@@ -12,7 +12,8 @@ concurrently overlap even in process, where the sandbox would otherwise serve on
 next has started.
 
 Served in a process of its own, the timeline answers ``GET /_timeline`` with
-``{"requests": ..., "round_trips": ...}`` and ``DELETE /_timeline`` by forgetting what it noted.
+``{"requests": ..., "round_trips": ..., "spans": [[start, end], ...]}`` (seconds from the
+first request's start, in arrival order) and ``DELETE /_timeline`` by forgetting what it noted.
 """
 
 from __future__ import annotations
@@ -71,7 +72,11 @@ class RequestTimeline:
     async def _answer(self, scope: Scope, send: Send) -> None:
         if scope["method"] == "DELETE":
             self.reset()
-        body = json.dumps({"requests": self.requests, "round_trips": self.round_trips()})
+        origin = min((start for start, _ in self.spans), default=0.0)
+        spans = [[round(start - origin, 6), round(end - origin, 6)] for start, end in self.spans]
+        body = json.dumps(
+            {"requests": self.requests, "round_trips": self.round_trips(), "spans": spans}
+        )
         headers = [(b"content-type", b"application/json")]
         await send({"type": "http.response.start", "status": 200, "headers": headers})
         await send({"type": "http.response.body", "body": body.encode()})

@@ -34,6 +34,7 @@ from meta_agent.errors import ConfigError
 from meta_agent.gate.policy import PolicyBook
 from meta_agent.graph.client import GraphClient
 from meta_agent.graph.settings import GraphSettings
+from meta_agent.heap import freeze_startup_heap
 from meta_agent.observability import metrics
 from meta_agent.orchestrator.engine import approval_summary
 from meta_agent.orchestrator.env import Env
@@ -135,6 +136,7 @@ class MetaAgentService:
         parts = ServiceParts(graph, store, cache, token, app, tokens, pacing=pacing)
         service = cls(settings, parts, local_files=local_files, identity=identity)
         log.info("service.opened", mode=service.mode, journal=_redacted(settings.journal_url))
+        freeze_startup_heap()  # once per process: full collections skip what startup built
         return service
 
     @property

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import zlib
+from collections.abc import Sequence
 from dataclasses import asdict
 from datetime import datetime
 from typing import Any
@@ -72,21 +73,46 @@ def decide_approval(
     )
 
 
-def reserve_budget(
-    connection: sa.Connection, entry: LedgerEntry, cap: int | None, now: datetime
-) -> tuple[bool, int]:
-    """Record ``entry`` unless the account's day total would pass ``cap``."""
-    _lock_day(connection, entry.account_id, entry.day)
-    total = _day_total(connection, entry.account_id, entry.day)
-    seen = connection.execute(
-        sa.select(budget_ledger.c.key).where(budget_ledger.c.key == entry.key)
-    ).first()
-    if seen is not None:
-        return True, total
-    if cap is not None and entry.added > 0 and total + entry.added > cap:
-        return False, total
-    connection.execute(budget_ledger.insert().values({**asdict(entry), "created_at": now}))
-    return True, total + entry.added
+def reserve_budgets(
+    connection: sa.Connection,
+    reservations: Sequence[tuple[LedgerEntry, int | None]],
+    now: datetime,
+) -> tuple[int | None, list[int]]:
+    """Record every ``(entry, cap)`` unless one would bring its account's day total past its
+    cap; then none is recorded. ``(refused, totals)``: the index of the first entry refused
+    (or None), and each entry's account-day total counting it and the entries before it (the
+    refused one's without it; the entries after it are not looked at).
+
+    Idempotent on ``entry.key``: an entry already recorded adds nothing. One transaction for
+    a whole batch of writes, so a launch's budgets cost one round to the database.
+    """
+    days = sorted({(entry.account_id, entry.day) for entry, _ in reservations})
+    for account_id, day in days:  # in one order, so two writers never wait on each other
+        _lock_day(connection, account_id, day)
+    totals = {key: _day_total(connection, *key) for key in days}
+    keys = [entry.key for entry, _ in reservations]
+    seen = {
+        row[0]
+        for row in connection.execute(
+            sa.select(budget_ledger.c.key).where(budget_ledger.c.key.in_(keys))
+        )
+    }
+    fresh: list[LedgerEntry] = []
+    running: list[int] = []
+    for index, (entry, cap) in enumerate(reservations):
+        account_day = (entry.account_id, entry.day)
+        total = totals[account_day]
+        if entry.key not in seen:
+            if cap is not None and entry.added > 0 and total + entry.added > cap:
+                return index, [*running, total]
+            seen.add(entry.key)
+            fresh.append(entry)
+            total = totals[account_day] = total + entry.added
+        running.append(total)
+    if fresh:
+        rows = [{**asdict(entry), "created_at": now} for entry in fresh]
+        connection.execute(budget_ledger.insert(), rows)
+    return None, running
 
 
 def first_budget_today(

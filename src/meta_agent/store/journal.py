@@ -227,10 +227,14 @@ class GateStore(Protocol):
             ConflictError: no such approval, or it is no longer PENDING.
         """
 
-    async def reserve_budget(self, entry: LedgerEntry, cap: int | None) -> tuple[bool, int]:
-        """Record ``entry`` unless the day's total would pass ``cap``; ``(recorded, total)``.
+    async def reserve_budgets(
+        self, reservations: Sequence[tuple[LedgerEntry, int | None]]
+    ) -> tuple[int | None, list[int]]:
+        """Record every ``(entry, cap)``, or none if one would pass its cap; ``(refused,
+        totals)``: the first refused index (None when all were recorded) and each entry's
+        account-day total with it (the refused one's without).
 
-        Idempotent on ``entry.key``; the check and the record are one transaction, so
+        Idempotent on ``entry.key``; the check and the records are one transaction, so
         concurrent writers on one account cannot both slip under the cap.
         """
 
@@ -289,6 +293,11 @@ class JournalStore(GateStore, WorkerStore, Protocol):
         error: dict[str, Any] | None = None,
     ) -> WorkflowRecord:
         """Set the status (and result or error) of a workflow."""
+
+    async def discard_workflow(self, workflow_id: str) -> bool:
+        """Delete a workflow that never began a step (its request was refused once it had
+        been journaled); False, and nothing deleted, when it has steps, objects or
+        approvals."""
 
     async def start_step(
         self,

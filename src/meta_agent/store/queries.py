@@ -19,7 +19,7 @@ from meta_agent.store.journal import (
     WorkflowRecord,
     WorkflowStatus,
 )
-from meta_agent.store.tables import resources, steps, workflows
+from meta_agent.store.tables import approvals, resources, steps, workflows
 
 
 def insert_workflow(connection: sa.Connection, row: dict[str, Any]) -> WorkflowRecord:
@@ -64,6 +64,16 @@ def update_workflow(
     update = workflows.update().where(workflows.c.id == workflow_id)
     connection.execute(update.values({**values, "updated_at": now}))
     return _require_workflow(connection, workflow_id)
+
+
+def delete_unstarted_workflow(connection: sa.Connection, workflow_id: str) -> bool:
+    """Delete a workflow with no step, resource or approval recorded; whether it went."""
+    for table in (steps, resources, approvals):
+        mine = sa.select(table.c.workflow_id).where(table.c.workflow_id == workflow_id)
+        if connection.execute(mine.limit(1)).first() is not None:
+            return False
+    deleted = connection.execute(workflows.delete().where(workflows.c.id == workflow_id))
+    return deleted.rowcount == 1
 
 
 def _touch(connection: sa.Connection, workflow_id: str, now: datetime) -> None:
@@ -120,8 +130,9 @@ def finish_step_with(
     now: datetime,
 ) -> StepRecord:
     """Record the resources a step created and its outcome, in one transaction."""
-    insert_resources(connection, workflow_id, created, now)
-    return finish_step(connection, workflow_id, seq, values, now)
+    finished = finish_step(connection, workflow_id, seq, values, now)
+    _insert_new_resources(connection, workflow_id, created)
+    return finished
 
 
 def _require_step(connection: sa.Connection, workflow_id: str, seq: int) -> StepRecord:
@@ -155,21 +166,7 @@ def insert_resource(
     Raises:
         UsageError: no such workflow.
     """
-    _touch(connection, workflow_id, now)
-    where = _resource_where(workflow_id, row["kind"], row["object_id"])
-    found = connection.execute(resources.select().where(where)).first()
-    if found is None:
-        seq = _next_seq(connection, resources, workflow_id)
-        values = {
-            **row,
-            "workflow_id": workflow_id,
-            "seq": seq,
-            "undone": False,
-            "details": details,
-        }
-        connection.execute(resources.insert().values(values))
-        found = connection.execute(resources.select().where(where)).one()
-    return _resource(found)
+    return insert_resources(connection, workflow_id, [(row, details)], now)[0]
 
 
 def insert_resources(
@@ -178,8 +175,50 @@ def insert_resources(
     rows: list[tuple[dict[str, Any], dict[str, Any]]],
     now: datetime,
 ) -> list[ResourceRecord]:
-    """Record several resources in one transaction (each as :func:`insert_resource` does)."""
-    return [insert_resource(connection, workflow_id, row, details, now) for row, details in rows]
+    """Record several resources at once, each as :func:`insert_resource` does: an object
+    already recorded (or named twice) keeps its first record.
+
+    A handful of statements whatever the count (one read of what is there, one insert of
+    the rest): a launch of a thousand objects journals them in one short transaction.
+
+    Raises:
+        UsageError: no such workflow.
+    """
+    _touch(connection, workflow_id, now)
+    _insert_new_resources(connection, workflow_id, rows)
+    wanted = set(_keys(rows))
+    query = resources.select().where(resources.c.workflow_id == workflow_id)
+    recorded = {
+        (r.kind, r.object_id): _resource(r)
+        for r in connection.execute(query)
+        if (r.kind, r.object_id) in wanted
+    }
+    return [recorded[key] for key in _keys(rows)]
+
+
+def _insert_new_resources(
+    connection: sa.Connection, workflow_id: str, rows: list[tuple[dict[str, Any], dict[str, Any]]]
+) -> None:
+    """Insert the rows not recorded yet (the first of a repeat), numbered after the last (the
+    caller has touched the workflow, which also proves it exists)."""
+    if not rows:
+        return
+    keyed = {(row["kind"], row["object_id"]): (row, details) for row, details in reversed(rows)}
+    query = sa.select(resources.c.kind, resources.c.object_id)
+    existing = set(connection.execute(query.where(resources.c.workflow_id == workflow_id)).all())
+    fresh = [keyed.pop(key) for key in dict.fromkeys(_keys(rows)) if key not in existing]
+    if not fresh:
+        return
+    first = _next_seq(connection, resources, workflow_id)
+    values = [
+        {**row, "workflow_id": workflow_id, "seq": first + i, "undone": False, "details": details}
+        for i, (row, details) in enumerate(fresh)
+    ]
+    connection.execute(resources.insert(), values)
+
+
+def _keys(rows: list[tuple[dict[str, Any], dict[str, Any]]]) -> list[tuple[str, str]]:
+    return [(row["kind"], row["object_id"]) for row, _ in rows]
 
 
 def mark_undone(

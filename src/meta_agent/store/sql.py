@@ -190,6 +190,10 @@ class SqlJournal:
             values["error"] = error
         return await self._tx(queries.update_workflow, workflow_id, values, self._now())
 
+    async def discard_workflow(self, workflow_id: str) -> bool:
+        """Delete a workflow that never began a step; False if it has anything recorded."""
+        return await self._tx(queries.delete_unstarted_workflow, workflow_id)
+
     async def start_step(
         self,
         workflow_id: str,
@@ -334,9 +338,11 @@ class SqlJournal:
         }
         return await self._tx(gate_queries.decide_approval, approval_id, values)
 
-    async def reserve_budget(self, entry: LedgerEntry, cap: int | None) -> tuple[bool, int]:
-        """Record ``entry`` unless the account's day total would pass ``cap``."""
-        return await self._tx(gate_queries.reserve_budget, entry, cap, self._now())
+    async def reserve_budgets(
+        self, reservations: Sequence[tuple[LedgerEntry, int | None]]
+    ) -> tuple[int | None, list[int]]:
+        """Record every entry under its cap, or none (see ``gate_queries.reserve_budgets``)."""
+        return await self._tx(gate_queries.reserve_budgets, reservations, self._now())
 
     async def first_budget_today(
         self, account_id: str, day: str, object_key: str, field: str

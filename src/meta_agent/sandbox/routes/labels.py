@@ -134,7 +134,7 @@ def _delete(ctx: Ctx, label: Record) -> Any:
     """``DELETE /{label_id}``: the label is gone, and off every object that carried it."""
     for record in _carrying(ctx, label):
         record["adlabels"] = [item for item in record["adlabels"] if not _is(item, label)]
-    del ctx.state.objects[label["id"]]
+    ctx.state.remove(label["id"])
     return dict(SUCCESS)
 
 
