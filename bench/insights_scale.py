@@ -38,7 +38,6 @@ import logging
 import os
 import statistics
 import time
-import tracemalloc
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -51,7 +50,14 @@ from facebook_business.api import FacebookAdsApi
 from facebook_business.session import FacebookSession
 from pydantic import SecretStr
 
-from insights_stream import TOKEN, free_port, seed, serve  # beside this script (sys.path[0])
+from insights_stream import (  # beside this script (sys.path[0])
+    TOKEN,
+    Result,
+    free_port,
+    seed,
+    serve,
+    timed,
+)
 from meta_agent.graph.export import DEFAULT_READERS, EXPORT_POLICY, export_insights
 from meta_agent.graph.guard import UNGUARDED
 from meta_agent.graph.models import InsightsRow
@@ -85,20 +91,6 @@ class Setup:
     sdk_limit: int
     readers: int
     poll: float
-
-
-@dataclass
-class Result:
-    """One pass: rows read, seconds taken, peak traced bytes (0 when not traced)."""
-
-    rows: int
-    seconds: float
-    peak_bytes: int = 0
-
-    @property
-    def rate(self) -> float:
-        """Rows per second."""
-        return self.rows / self.seconds
 
 
 @contextmanager
@@ -204,18 +196,6 @@ def _requestor(url: str) -> Requestor:
 # -- measuring and printing -----------------------------------------------------------------------
 
 
-def measure(run: Callable[[], int], traced: bool) -> Result:
-    """One pass of ``run``: rows, seconds and (traced) peak Python memory."""
-    if traced:
-        tracemalloc.start()
-    started = time.perf_counter()
-    rows = run()
-    seconds = time.perf_counter() - started
-    peak = tracemalloc.get_traced_memory()[1] if traced else 0
-    tracemalloc.stop()
-    return Result(rows, seconds, peak)
-
-
 def load() -> str:
     """The machine's 1-minute load average and CPU count."""
     return f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs"
@@ -241,8 +221,8 @@ def run_size(args: argparse.Namespace, ads: int) -> dict[str, Result]:
         }
         before = load()
         for name, client in clients.items():
-            results[name] = measure(client, traced=False)
-            results[name].peak_bytes = measure(client, traced=True).peak_bytes
+            results[name] = timed(client, traced=False)
+            results[name].peak_bytes = timed(client, traced=True).peak_bytes
         _print_size(ads, args, results, before)
         if ads == max(int(part) for part in args.ads.split(",")):
             _read_ahead(setup)

@@ -73,11 +73,11 @@ uvicorn.run(create_app(config), host="127.0.0.1", port=%d, log_level="warning", 
 
 @dataclass
 class Result:
-    """One client's figures for one report."""
+    """One pass: rows read, seconds taken, peak traced bytes (0 when not traced)."""
 
     rows: int
     seconds: float
-    peak_bytes: int
+    peak_bytes: int = 0
 
     @property
     def rate(self) -> float:
@@ -220,7 +220,7 @@ def sdk_run(url: str, params: dict[str, Any], traced: bool, *, limit: int | None
             break
         time.sleep(0.1)
     query = {} if limit is None else {"limit": limit}
-    return _measure(lambda: _drain_sync(run.get_result(params=query)), traced)
+    return timed(lambda: _drain_sync(run.get_result(params=query)), traced)
 
 
 def ours_run(
@@ -252,7 +252,7 @@ def bare_run(url: str, params: dict[str, Any], traced: bool, *, page_size: int) 
         run_id = client.post(f"/{ACCOUNT}/insights", data=form).json()["report_run_id"]
         while client.get(f"/{run_id}").json()["async_status"] != "Job Completed":
             time.sleep(0.1)
-        return _measure(lambda: _drain_sync(_bare_rows(client, run_id, page_size)), traced)
+        return timed(lambda: _drain_sync(_bare_rows(client, run_id, page_size)), traced)
 
 
 def _bare_rows(client: httpx2.Client, run_id: str, page_size: int) -> Iterator[dict[str, Any]]:
@@ -279,7 +279,8 @@ async def _drain_async(job: ReportJob) -> int:
     return count
 
 
-def _measure(drain: Callable[[], int], traced: bool) -> Result:
+def timed(drain: Callable[[], int], traced: bool) -> Result:
+    """One pass of ``drain``: rows, seconds and (traced) peak Python memory."""
     if traced:
         tracemalloc.start()
     started = time.perf_counter()

@@ -60,6 +60,24 @@ def today(clock: ManualClock) -> date:
     return (datetime.fromtimestamp(clock.now(), UTC) + KOLKATA).date()
 
 
+async def image_creative(graph: GraphClient, name: str, link: str, message: str) -> str:
+    """A link creative on the INR account showing a freshly uploaded image; its id."""
+    image = await graph.images.upload_bytes(INR_ACCOUNT, solid_png(1080, 1080, (201, 111, 47)))
+    story = ObjectStorySpec(
+        page_id=PAGE_ID,
+        link_data=LinkData(
+            link=link,
+            message=message,
+            image_hash=image.hash,
+            call_to_action=CallToAction(type="SHOP_NOW"),
+        ),
+    )
+    spec = AdCreativeCreate(name=name, object_story_spec=story)
+    creative = (await graph.creatives.create(INR_ACCOUNT, spec)).id
+    assert creative is not None
+    return creative
+
+
 async def launch(
     graph: GraphClient,
     clock: ManualClock,
@@ -76,22 +94,7 @@ async def launch(
     )
     campaign = (await graph.campaigns.create(INR_ACCOUNT, spec)).id
     assert campaign is not None
-    image = await graph.images.upload_bytes(INR_ACCOUNT, solid_png(1080, 1080, (201, 111, 47)))
-    story = ObjectStorySpec(
-        page_id=PAGE_ID,
-        link_data=LinkData(
-            link="https://example.com/coffee",
-            message="Fresh roast",
-            image_hash=image.hash,
-            call_to_action=CallToAction(type="SHOP_NOW"),
-        ),
-    )
-    creative = (
-        await graph.creatives.create(
-            INR_ACCOUNT, AdCreativeCreate(name="Roast", object_story_spec=story)
-        )
-    ).id
-    assert creative is not None
+    creative = await image_creative(graph, "Roast", "https://example.com/coffee", "Fresh roast")
     launched = Launched(campaign)
     for index, budget in enumerate(budgets or (0,)):
         adset_spec = AdSetCreate(

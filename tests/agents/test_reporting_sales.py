@@ -7,14 +7,12 @@ from decimal import Decimal
 from meta_agent.agents.insights import InsightsAgent
 from meta_agent.agents.reporting.builder import marketer_report
 from meta_agent.graph.client import GraphClient
-from meta_agent.graph.models import CallToAction, LinkData, ObjectStorySpec
-from meta_agent.graph.services import AdCreate, AdCreativeCreate, AdSetCreate, CampaignCreate
+from meta_agent.graph.services import AdCreate, AdSetCreate, CampaignCreate
 from meta_agent.graph.services.ads import CreativeRef
-from meta_agent.interfaces.walkthrough import solid_png
 from meta_agent.sandbox import ManualClock
 from meta_agent.sandbox.state import PIXEL_ID
-from tests.agents.test_insights import TARGETING, WEEK
-from tests.conftest import INR_ACCOUNT, PAGE_ID
+from tests.agents.test_insights import TARGETING, WEEK, image_creative
+from tests.conftest import INR_ACCOUNT
 
 
 async def _sales_campaign(graph: GraphClient, clock: ManualClock) -> str:
@@ -24,20 +22,9 @@ async def _sales_campaign(graph: GraphClient, clock: ManualClock) -> str:
     )
     campaign = (await graph.campaigns.create(INR_ACCOUNT, spec)).id
     assert campaign is not None
-    image = await graph.images.upload_bytes(INR_ACCOUNT, solid_png(1080, 1080, (90, 60, 30)))
-    story = ObjectStorySpec(
-        page_id=PAGE_ID,
-        link_data=LinkData(
-            link="https://example.com/beans",
-            message="Whole beans, 20% off",
-            image_hash=image.hash,
-            call_to_action=CallToAction(type="SHOP_NOW"),
-        ),
+    creative = await image_creative(
+        graph, "Sale", "https://example.com/beans", "Whole beans, 20% off"
     )
-    creative = await graph.creatives.create(
-        INR_ACCOUNT, AdCreativeCreate(name="Sale", object_story_spec=story)
-    )
-    assert creative.id is not None
     adset = await graph.adsets.create(
         INR_ACCOUNT,
         AdSetCreate(
@@ -55,7 +42,7 @@ async def _sales_campaign(graph: GraphClient, clock: ManualClock) -> str:
     assert adset.id is not None
     ad = await graph.ads.create(
         INR_ACCOUNT,
-        AdCreate(name="Sale ad", adset_id=adset.id, creative=CreativeRef(creative_id=creative.id)),
+        AdCreate(name="Sale ad", adset_id=adset.id, creative=CreativeRef(creative_id=creative)),
     )
     assert ad.id is not None
     await graph.ads.activate(ad.id)

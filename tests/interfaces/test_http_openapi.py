@@ -63,13 +63,6 @@ async def harness(
         yield built
 
 
-@pytest.fixture
-async def http(harness: Harness) -> AsyncIterator[httpx2.AsyncClient]:
-    """A client holding the all-powerful key."""
-    async with harness.client() as client:
-        yield client
-
-
 def on_loopback(example: dict[str, Any], host: str) -> dict[str, Any]:
     """The example with its example.com hosts pointed at ``host`` (tests run offline)."""
     body = copy.deepcopy(example)

@@ -11,7 +11,6 @@ API refused or failed, 4 the workflow ran and failed (and was rolled back).
 from __future__ import annotations
 
 import asyncio
-import gc
 import io
 import json
 import sys
@@ -24,6 +23,7 @@ import typer
 from pydantic import SecretStr, ValidationError
 from rich.markup import escape
 
+from meta_agent.heap import freeze_startup_heap
 from meta_agent.interfaces import (
     cli_approvals,
     cli_insights,
@@ -171,9 +171,8 @@ def sandbox(
     except (OSError, ValueError) as error:
         _usage_error(f"--state {state}: {error}")
     _print_banner(config, token, clock, time_scale)
-    # What start-up built (SDK field lists, seed state, routes) lives as long as the server:
-    # frozen, the garbage collector stops walking it on every collection a request triggers.
-    gc.freeze()
+    # What start-up built (SDK field lists, seed state, routes) lives as long as the server.
+    freeze_startup_heap()
     uvicorn.run(asgi, host=host, port=port, log_level="warning", lifespan="off")
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any
 
 import structlog
 
@@ -50,7 +50,6 @@ from meta_agent.store.journal import (
 )
 
 log = structlog.get_logger("meta_agent.orchestrator")
-T = TypeVar("T")
 
 
 class Orchestrator:
@@ -307,7 +306,9 @@ class Orchestrator:
             if running is None:
                 answer = await self.dispatch.workflow(ctx.workflow_id, plan=plan)
             else:
-                answer = await _joined(running)
+                # Awaited, not shielded: a caller that gives up cancels its run with it (the
+                # run stays RUNNING, to be resumed), as if it ran in the caller's own task.
+                answer = await running
         finally:
             self._first_runs.pop(ctx.workflow_id, None)
         return OrchestratorResponse.model_validate(answer)
@@ -462,18 +463,6 @@ async def _settled(task: asyncio.Future[Any]) -> None:
     await asyncio.wait([task])
     if not task.cancelled():
         task.exception()  # looked at, so asyncio does not report it as never retrieved
-
-
-async def _joined(task: asyncio.Future[T]) -> T:
-    """``task``'s result; the caller cancelled is ``task`` cancelled (a run stopped by its
-    caller stays RUNNING, to be resumed), as if it ran in the caller's own task."""
-    try:
-        return await asyncio.shield(task)
-    except asyncio.CancelledError:
-        if not task.done():
-            task.cancel()
-            await _settled(task)
-        raise
 
 
 def _authorize(principal: Principal, request: OrchestratorRequest) -> None:

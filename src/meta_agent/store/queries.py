@@ -187,7 +187,10 @@ def insert_resources(
     _touch(connection, workflow_id, now)
     _insert_new_resources(connection, workflow_id, rows)
     wanted = set(_keys(rows))
-    query = resources.select().where(resources.c.workflow_id == workflow_id)
+    ids = sorted({object_id for _, object_id in wanted})
+    query = resources.select().where(
+        resources.c.workflow_id == workflow_id, resources.c.object_id.in_(ids)
+    )
     recorded = {
         (r.kind, r.object_id): _resource(r)
         for r in connection.execute(query)
@@ -204,8 +207,11 @@ def _insert_new_resources(
     if not rows:
         return
     keyed = {(row["kind"], row["object_id"]): (row, details) for row, details in reversed(rows)}
-    query = sa.select(resources.c.kind, resources.c.object_id)
-    existing = set(connection.execute(query.where(resources.c.workflow_id == workflow_id)).all())
+    query = sa.select(resources.c.kind, resources.c.object_id).where(
+        resources.c.workflow_id == workflow_id,
+        resources.c.object_id.in_(sorted({object_id for _, object_id in keyed})),
+    )
+    existing = set(connection.execute(query).all())
     fresh = [keyed.pop(key) for key in dict.fromkeys(_keys(rows)) if key not in existing]
     if not fresh:
         return
