@@ -15,7 +15,7 @@ import httpx2
 from meta_agent.interfaces.examples import example
 from meta_agent.interfaces.http.webhooks import sign
 from meta_agent.orchestrator.orchestrator import RETRY_HINT
-from tests.interfaces.test_http_openapi import assets_host, harness, http  # noqa: F401
+from tests.interfaces.test_http_openapi import assets_host, harness  # noqa: F401
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 
@@ -40,7 +40,7 @@ def readme_request() -> tuple[dict[str, Any], str]:
 
 
 async def test_the_readme_http_example_runs_as_written(
-    http: httpx2.AsyncClient,  # noqa: F811
+    http: httpx2.AsyncClient,
     assets_host: str,  # noqa: F811
 ) -> None:
     """The README's request, posted where its curl posts it, completes (its image host is
@@ -55,7 +55,7 @@ async def test_the_readme_http_example_runs_as_written(
 
 
 async def test_docs_load_from_bundled_assets_naming_no_other_host(
-    http: httpx2.AsyncClient,  # noqa: F811
+    http: httpx2.AsyncClient,
 ) -> None:
     """/docs and the JavaScript and CSS it loads are served here; the page names no host."""
     page = await http.get("/docs")
@@ -75,7 +75,7 @@ async def test_docs_load_from_bundled_assets_naming_no_other_host(
     assert (await http.get("/openapi.json")).status_code == 200
 
 
-async def test_openapi_documents_the_webhook_scheme(http: httpx2.AsyncClient) -> None:  # noqa: F811
+async def test_openapi_documents_the_webhook_scheme(http: httpx2.AsyncClient) -> None:
     """The OpenAPI description names the three headers and the signed string."""
     description = (await http.get("/openapi.json")).json()["info"]["description"]
     for header in ("X-Meta-Agent-Timestamp", "X-Meta-Agent-Signature", "X-Meta-Agent-Delivery"):
@@ -105,7 +105,7 @@ def test_the_readme_signature_recipe_is_what_the_service_signs() -> None:
 
 
 async def test_http_replays_a_failure_with_the_retry_hint(
-    http: httpx2.AsyncClient,  # noqa: F811
+    http: httpx2.AsyncClient,
 ) -> None:
     """POST the same request_id after a failure: the replay's error says to use a new one."""
     request = example("create_full_campaign")
